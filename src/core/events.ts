@@ -1,0 +1,80 @@
+/**
+ * Market events: what the stream layer hands to the actors after a raw frame was validated, parsed and (for
+ * tickers) merged into full state. Every numeric field is a parsed number; a field the exchange has not sent
+ * yet is NaN, never 0. `tsEvent` is exchange time (windows use it); `tsInit` is local receipt time (replay
+ * orders by it and latency is measured from it).
+ */
+
+/** Full merged ticker state for one linear perpetual after a snapshot or delta. */
+export interface TickerUpdated {
+  readonly kind: 'ticker';
+  readonly symbol: string;
+  readonly tsEvent: number;
+  readonly tsInit: number;
+  readonly lastPrice: number;
+  readonly markPrice: number;
+  readonly indexPrice: number;
+  /** Base-coin size summed over both sides (Bybit linear semantics). */
+  readonly openInterest: number;
+  /** USD value of `openInterest`. */
+  readonly openInterestValue: number;
+  readonly fundingRate: number;
+  readonly bid1Price: number;
+  readonly ask1Price: number;
+  readonly volume24h: number;
+  readonly turnover24h: number;
+}
+
+/** One `publicTrade` frame, aggregated by taker side. */
+export interface TradesPrinted {
+  readonly kind: 'trades';
+  readonly symbol: string;
+  /** Fill time of the newest trade in the frame. */
+  readonly tsEvent: number;
+  readonly tsInit: number;
+  readonly count: number;
+  readonly buyQty: number;
+  readonly sellQty: number;
+  readonly buyTurnoverUsd: number;
+  readonly sellTurnoverUsd: number;
+  readonly lastPrice: number;
+}
+
+/** One realized liquidation from `allLiquidation`. `side` is the side of the liquidated position. */
+export interface RealizedLiquidation {
+  readonly tsEvent: number;
+  readonly side: 'long' | 'short';
+  /** Bankruptcy price. */
+  readonly price: number;
+  readonly qty: number;
+  readonly usd: number;
+}
+
+/** One `allLiquidation` frame (REALIZED, as opposed to heatmap levels which are ESTIMATED). */
+export interface LiquidationsOccurred {
+  readonly kind: 'liquidations';
+  readonly symbol: string;
+  readonly tsEvent: number;
+  readonly tsInit: number;
+  readonly longUsd: number;
+  readonly shortUsd: number;
+  readonly items: readonly RealizedLiquidation[];
+}
+
+export type MarketEvent = TickerUpdated | TradesPrinted | LiquidationsOccurred;
+
+/** A source (one WS connection, the REST discovery, CoinGlass…) stopped delivering. */
+export interface SourceDown {
+  readonly kind: 'source-down';
+  readonly source: string;
+  readonly tsInit: number;
+  readonly reason: string;
+}
+
+export interface SourceUp {
+  readonly kind: 'source-up';
+  readonly source: string;
+  readonly tsInit: number;
+}
+
+export type SourceEvent = SourceDown | SourceUp;
