@@ -1,0 +1,228 @@
+import type { LiquidationsOccurred, MarketEvent, RealizedLiquidation, TickerUpdated, TradesPrinted } from '../core/events.js';
+import { TICKER_NUMERIC_FIELDS, emptyTickerState, isTickerNumericField, parseDecimal, type TickerNumericField, type TickerState } from '../core/ticker-state.js';
+
+/** Why a frame was refused. Every refusal is counted; none throws. */
+export type BadFrameReason = 'json' | 'envelope' | 'ticker' | 'trade' | 'liquidation' | 'symbol-mismatch' | 'delta-before-snapshot';
+
+export const BAD_FRAME_REASONS: readonly BadFrameReason[] = ['json', 'envelope', 'ticker', 'trade', 'liquidation', 'symbol-mismatch', 'delta-before-snapshot'];
+
+export interface DecoderCounters {
+  frames: number;
+  tickers: number;
+  trades: number;
+  liquidations: number;
+  control: number;
+  ignoredTopics: number;
+  bad: Record<BadFrameReason, number>;
+}
+
+export interface BybitDecoderOptions {
+  /** Told about every refused frame (rate-limit logging there, not here). */
+  readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
+}
+
+const FIELD_INDEX = new Map<string, number>(TICKER_NUMERIC_FIELDS.map((f, i) => [f, i]));
+
+/**
+ * Turns raw Bybit v5 public linear frames into market events. Hand-written validation keeps the hot path at
+ * one `JSON.parse` plus field checks; `bybit-schemas.ts` states the same contract in zod and a property test
+ * holds the two to the same verdicts.
+ */
+export class BybitDecoder {
+  readonly counters: DecoderCounters = {
+    frames: 0,
+    tickers: 0,
+    trades: 0,
+    liquidations: 0,
+    control: 0,
+    ignoredTopics: 0,
+    bad: { json: 0, envelope: 0, ticker: 0, trade: 0, liquidation: 0, 'symbol-mismatch': 0, 'delta-before-snapshot': 0 },
+  };
+  private readonly tickers = new Map<string, TickerState>();
+  private readonly scratchValues = new Float64Array(TICKER_NUMERIC_FIELDS.length);
+  private readonly scratchIdx = new Int32Array(TICKER_NUMERIC_FIELDS.length);
+
+  constructor(private readonly opts: BybitDecoderOptions = {}) {}
+
+  /** Merged ticker state of `symbol`, or undefined before its first snapshot. */
+  tickerState(symbol: string): Readonly<TickerState> | undefined {
+    return this.tickers.get(symbol);
+  }
+
+  /** Forgets merged state (e.g. a delisted symbol). */
+  forget(symbol: string): void {
+    this.tickers.delete(symbol);
+  }
+
+  get badFrames(): number {
+    let n = 0;
+    for (const r of BAD_FRAME_REASONS) n += this.counters.bad[r];
+    return n;
+  }
+
+  /** Decodes one frame; emits zero or one event through `out`. Never throws on frame content. */
+  decode(text: string, tsInit: number, out: (event: MarketEvent) => void): void {
+    this.counters.frames++;
+    let frame: unknown;
+    try {
+      frame = JSON.parse(text);
+    } catch {
+      return this.bad('json', 'not JSON', text);
+    }
+    if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) return this.bad('envelope', 'not an object', text);
+    const f = frame as Record<string, unknown>;
+    const topic = f.topic;
+    if (typeof topic !== 'string') {
+      if (typeof f.op === 'string') {
+        this.counters.control++;
+        return;
+      }
+      return this.bad('envelope', 'no topic', text);
+    }
+    const dot = topic.indexOf('.');
+    const kind = dot < 0 ? topic : topic.slice(0, dot);
+    const symbol = topic.slice(dot + 1);
+    const ts = f.ts;
+    if (typeof ts !== 'number' || !Number.isFinite(ts) || dot < 0 || symbol.length === 0) {
+      return this.bad('envelope', `bad ts or topic ${topic}`, text);
+    }
+    let ev: MarketEvent | string;
+    switch (kind) {
+      case 'tickers':
+        ev = this.ticker(symbol, f, ts, tsInit);
+        if (typeof ev === 'string') return this.bad(ev === 'delta-before-snapshot' || ev === 'symbol-mismatch' ? ev : 'ticker', ev, text);
+        this.counters.tickers++;
+        break;
+      case 'publicTrade':
+        ev = this.trades(symbol, f.data, tsInit);
+        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' ? ev : 'trade', ev, text);
+        this.counters.trades++;
+        break;
+      case 'allLiquidation':
+        ev = this.liquidations(symbol, f.data, ts, tsInit);
+        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' ? ev : 'liquidation', ev, text);
+        this.counters.liquidations++;
+        break;
+      default:
+        this.counters.ignoredTopics++;
+        return;
+    }
+    out(ev);
+  }
+
+  private bad(reason: BadFrameReason, detail: string, text: string): void {
+    this.counters.bad[reason]++;
+    this.opts.onBadFrame?.(reason, detail, text);
+  }
+
+  private ticker(symbol: string, f: Record<string, unknown>, ts: number, tsInit: number): TickerUpdated | string {
+    const type = f.type;
+    const data = f.data;
+    if (type !== 'snapshot' && type !== 'delta') return `ticker type ${String(type)}`;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) return 'ticker data not an object';
+    const d = data as Record<string, unknown>;
+    if (d.symbol !== symbol) return 'symbol-mismatch';
+    const cs = f.cs;
+    if (cs !== undefined && typeof cs !== 'number') return 'ticker cs';
+    let state = this.tickers.get(symbol);
+    if (type === 'delta' && state === undefined) return 'delta-before-snapshot';
+    // Parse every field first so a bad field refuses the frame without touching the state.
+    let n = 0;
+    for (const key in d) {
+      if (!isTickerNumericField(key)) continue;
+      const v = parseDecimal(d[key]);
+      if (v === undefined) return `ticker field ${key}`;
+      this.scratchIdx[n] = FIELD_INDEX.get(key)!;
+      this.scratchValues[n] = v;
+      n++;
+    }
+    if (state === undefined) {
+      state = emptyTickerState(symbol);
+      this.tickers.set(symbol, state);
+    }
+    if (type === 'snapshot') {
+      for (const field of TICKER_NUMERIC_FIELDS) state[field] = NaN;
+      state.snapshots++;
+    } else {
+      state.deltas++;
+    }
+    for (let i = 0; i < n; i++) state[TICKER_NUMERIC_FIELDS[this.scratchIdx[i]!] as TickerNumericField] = this.scratchValues[i]!;
+    state.tsEvent = ts;
+    if (cs !== undefined) state.cs = cs;
+    return {
+      kind: 'ticker',
+      symbol,
+      tsEvent: ts,
+      tsInit,
+      lastPrice: state.lastPrice,
+      markPrice: state.markPrice,
+      indexPrice: state.indexPrice,
+      openInterest: state.openInterest,
+      openInterestValue: state.openInterestValue,
+      fundingRate: state.fundingRate,
+      bid1Price: state.bid1Price,
+      ask1Price: state.ask1Price,
+      volume24h: state.volume24h,
+      turnover24h: state.turnover24h,
+    };
+  }
+
+  private trades(symbol: string, data: unknown, tsInit: number): TradesPrinted | string {
+    if (!Array.isArray(data) || data.length === 0) return 'trade data not a non-empty array';
+    let buyQty = 0;
+    let sellQty = 0;
+    let buyUsd = 0;
+    let sellUsd = 0;
+    let tsEvent = -Infinity;
+    let lastPrice = NaN;
+    for (const item of data) {
+      if (typeof item !== 'object' || item === null) return 'trade item not an object';
+      const t = item as Record<string, unknown>;
+      if (t.s !== symbol) return 'symbol-mismatch';
+      const T = t.T;
+      const qty = parseDecimal(t.v);
+      const price = parseDecimal(t.p);
+      if (typeof T !== 'number' || !Number.isFinite(T)) return 'trade T';
+      if (qty === undefined || !(qty > 0) || price === undefined || !(price > 0)) return 'trade v/p';
+      if (t.S === 'Buy') {
+        buyQty += qty;
+        buyUsd += qty * price;
+      } else if (t.S === 'Sell') {
+        sellQty += qty;
+        sellUsd += qty * price;
+      } else return 'trade S';
+      if (T >= tsEvent) {
+        tsEvent = T;
+        lastPrice = price;
+      }
+    }
+    return { kind: 'trades', symbol, tsEvent, tsInit, count: data.length, buyQty, sellQty, buyTurnoverUsd: buyUsd, sellTurnoverUsd: sellUsd, lastPrice };
+  }
+
+  private liquidations(symbol: string, data: unknown, ts: number, tsInit: number): LiquidationsOccurred | string {
+    // The docs' table says object, their example says array: accept both.
+    const list = Array.isArray(data) ? data : typeof data === 'object' && data !== null ? [data] : undefined;
+    if (list === undefined || list.length === 0) return 'liquidation data missing';
+    const items: RealizedLiquidation[] = [];
+    let longUsd = 0;
+    let shortUsd = 0;
+    for (const item of list) {
+      if (typeof item !== 'object' || item === null) return 'liquidation item not an object';
+      const l = item as Record<string, unknown>;
+      if (l.s !== symbol) return 'symbol-mismatch';
+      const T = l.T;
+      const qty = parseDecimal(l.v);
+      const price = parseDecimal(l.p);
+      if (typeof T !== 'number' || !Number.isFinite(T)) return 'liquidation T';
+      if (qty === undefined || !(qty > 0) || price === undefined || !(price > 0)) return 'liquidation v/p';
+      // S is the side of the liquidated position: Buy = a long was liquidated.
+      const side = l.S === 'Buy' ? 'long' : l.S === 'Sell' ? 'short' : undefined;
+      if (side === undefined) return 'liquidation S';
+      const usd = qty * price;
+      if (side === 'long') longUsd += usd;
+      else shortUsd += usd;
+      items.push({ tsEvent: T, side, price, qty, usd });
+    }
+    return { kind: 'liquidations', symbol, tsEvent: ts, tsInit, longUsd, shortUsd, items };
+  }
+}
