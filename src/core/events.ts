@@ -78,3 +78,39 @@ export interface SourceUp {
 }
 
 export type SourceEvent = SourceDown | SourceUp;
+
+/** Price, OI or volume moved enough on one symbol to refresh its heatmaps (one event per move: cooldown). */
+export interface SpikeDetected {
+  readonly kind: 'spike';
+  readonly symbol: string;
+  readonly tsEvent: number;
+  /** Receipt time of the frame that completed the spike. */
+  readonly tsInit: number;
+  /** Names of the thresholds crossed, e.g. ['price1m', 'volume']. */
+  readonly reasons: readonly string[];
+  readonly priceChangePct1m: number;
+  readonly priceChangePct5m: number;
+  readonly oiChangePct15m: number;
+  readonly volumeRatio5m: number;
+  readonly lastPrice: number;
+}
+
+/** One closed per-minute bar of one symbol (exchange time), for storage and dashboards. */
+export interface MinuteBarClosed {
+  readonly kind: 'bar';
+  readonly symbol: string;
+  /** Start of the minute, epoch ms. */
+  readonly minuteMs: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  readonly buyQty: number;
+  readonly sellQty: number;
+  readonly buyTurnoverUsd: number;
+  readonly sellTurnoverUsd: number;
+  readonly openInterest: number;
+  readonly openInterestValue: number;
+  readonly fundingRate: number;
+  readonly trades: number;
+}

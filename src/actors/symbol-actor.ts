@@ -1,0 +1,154 @@
+import type { LiquidationsOccurred, MarketEvent, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
+import type { SymbolFeatures } from '../core/features.js';
+import { MinuteBarBuilder } from '../core/minute-bar.js';
+import { SpikeDetector, spikeReasonNames, type SpikeThresholds } from '../core/spike-detector.js';
+import { SymbolWindows, emptyFeatures } from '../core/symbol-windows.js';
+import type { ActorBehavior } from './actor-system.js';
+import type { Conflation } from './mailbox.js';
+
+export type SymbolActorOutput = SpikeDetected | MinuteBarClosed;
+
+export interface SymbolActorConfig {
+  readonly horizonSec: number;
+  readonly spike: SpikeThresholds;
+}
+
+/** Everything one symbol knows; read by `GET /symbols/:symbol` through `describeSymbol`. */
+export interface SymbolState {
+  readonly symbol: string;
+  readonly windows: SymbolWindows;
+  readonly detector: SpikeDetector;
+  readonly bars: MinuteBarBuilder;
+  /** Refreshed after every event; reused, never reallocated. */
+  readonly features: SymbolFeatures;
+  lastTsInit: number;
+  tickers: number;
+  tradeFrames: number;
+  liquidationFrames: number;
+  spikes: number;
+  lastSpike: SpikeDetected | undefined;
+}
+
+const second = (ts: number) => Math.floor(ts / 1000);
+
+function mergeTrades(a: TradesPrinted, b: TradesPrinted): TradesPrinted | undefined {
+  if (second(a.tsEvent) !== second(b.tsEvent)) return undefined;
+  return {
+    kind: 'trades',
+    symbol: b.symbol,
+    tsEvent: Math.max(a.tsEvent, b.tsEvent),
+    tsInit: a.tsInit,
+    count: a.count + b.count,
+    buyQty: a.buyQty + b.buyQty,
+    sellQty: a.sellQty + b.sellQty,
+    buyTurnoverUsd: a.buyTurnoverUsd + b.buyTurnoverUsd,
+    sellTurnoverUsd: a.sellTurnoverUsd + b.sellTurnoverUsd,
+    lastPrice: b.tsEvent >= a.tsEvent ? b.lastPrice : a.lastPrice,
+  };
+}
+
+function mergeLiquidations(a: LiquidationsOccurred, b: LiquidationsOccurred): LiquidationsOccurred | undefined {
+  if (second(a.tsEvent) !== second(b.tsEvent)) return undefined;
+  return { ...b, tsInit: a.tsInit, longUsd: a.longUsd + b.longUsd, shortUsd: a.shortUsd + b.shortUsd, items: [...a.items, ...b.items] };
+}
+
+/**
+ * Conflation for a symbol's mailbox under backlog: the newest merged ticker replaces a queued one (it carries the
+ * full state); trades and liquidations of the same exchange second are summed, which leaves every window
+ * unchanged. The merged message keeps the older `tsInit`, so measured latency includes the time spent queued.
+ */
+export const symbolConflation: Conflation<MarketEvent> = {
+  key(msg) {
+    return msg.kind;
+  },
+  merge(queued, incoming) {
+    if (queued.kind === 'ticker' && incoming.kind === 'ticker') return { ...incoming, tsInit: queued.tsInit };
+    if (queued.kind === 'trades' && incoming.kind === 'trades') return mergeTrades(queued, incoming);
+    if (queued.kind === 'liquidations' && incoming.kind === 'liquidations') return mergeLiquidations(queued, incoming);
+    return undefined;
+  },
+};
+
+/**
+ * One actor per symbol: rolling windows, features, spike detection and minute bars. The hot path (one ticker or
+ * trade) is O(1) and allocates nothing unless it emits.
+ */
+export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolState, MarketEvent, SymbolActorOutput> {
+  return {
+    kind: 'symbol',
+    mailboxCapacity: 64,
+    conflation: symbolConflation,
+    init(id) {
+      const symbol = id.startsWith('symbol:') ? id.slice('symbol:'.length) : id;
+      return {
+        symbol,
+        windows: new SymbolWindows({ horizonSec: config.horizonSec }),
+        detector: new SpikeDetector(config.spike),
+        bars: new MinuteBarBuilder(symbol),
+        features: emptyFeatures(),
+        lastTsInit: NaN,
+        tickers: 0,
+        tradeFrames: 0,
+        liquidationFrames: 0,
+        spikes: 0,
+        lastSpike: undefined,
+      };
+    },
+    receive(state, msg, ctx) {
+      let bar: MinuteBarClosed | undefined;
+      switch (msg.kind) {
+        case 'ticker':
+          state.tickers++;
+          state.windows.onTicker(msg.tsEvent, msg.lastPrice, msg.markPrice, msg.openInterest, msg.openInterestValue);
+          bar = state.bars.onTicker(msg.tsEvent, msg.lastPrice, msg.openInterest, msg.openInterestValue, msg.fundingRate);
+          break;
+        case 'trades':
+          state.tradeFrames++;
+          state.windows.onTrades(msg.tsEvent, msg.buyQty, msg.sellQty, msg.buyTurnoverUsd, msg.sellTurnoverUsd);
+          bar = state.bars.onTrades(msg.tsEvent, msg.count, msg.buyQty, msg.sellQty, msg.buyTurnoverUsd, msg.sellTurnoverUsd);
+          break;
+        case 'liquidations':
+          state.liquidationFrames++;
+          state.windows.onLiquidations(msg.tsEvent, msg.longUsd, msg.shortUsd);
+          break;
+      }
+      state.lastTsInit = msg.tsInit;
+      if (bar !== undefined) ctx.emit(bar);
+      const f = state.windows.features(state.features);
+      const mask = state.detector.check(f.tsEvent, f);
+      if (mask !== 0) {
+        const spike: SpikeDetected = {
+          kind: 'spike',
+          symbol: state.symbol,
+          tsEvent: f.tsEvent,
+          tsInit: msg.tsInit,
+          reasons: spikeReasonNames(mask),
+          priceChangePct1m: f.priceChangePct1m,
+          priceChangePct5m: f.priceChangePct5m,
+          oiChangePct15m: f.oiChangePct15m,
+          volumeRatio5m: f.volumeRatio5m,
+          lastPrice: f.lastPrice,
+        };
+        state.spikes++;
+        state.lastSpike = spike;
+        ctx.emit(spike);
+      }
+      return state;
+    },
+  };
+}
+
+const finiteOrNull = (n: number) => (Number.isFinite(n) ? n : null);
+
+/** JSON view of a symbol actor for the operator endpoint (NaN becomes null). */
+export function describeSymbol(state: SymbolState): Record<string, unknown> {
+  const features: Record<string, number | null> = {};
+  for (const [k, v] of Object.entries(state.features)) features[k] = typeof v === 'number' ? finiteOrNull(v) : v;
+  return {
+    symbol: state.symbol,
+    features,
+    counts: { tickers: state.tickers, tradeFrames: state.tradeFrames, liquidationFrames: state.liquidationFrames, spikes: state.spikes },
+    lastSpike: state.lastSpike ?? null,
+    lastTsInit: finiteOrNull(state.lastTsInit),
+  };
+}

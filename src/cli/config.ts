@@ -1,0 +1,154 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * Configuration: environment variables, optionally under a JSON file named by WHALESTACK_CONFIG (or
+ * `--config`). The file uses the same names as the environment; the environment wins. Secrets are accepted
+ * from the environment only. Every bad value is reported on its own line before anything touches the network.
+ */
+const int = (min: number, max: number) => z.coerce.number().int(`must be an integer`).min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`);
+const positive = z.coerce.number().positive('must be a positive number').refine(Number.isFinite, 'must be finite');
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try {
+      return protocols.includes(new URL(s).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+const optionalSecret = z.string().min(1, 'must not be empty when set').optional();
+
+export const CONFIG_SCHEMA = z.object({
+  BYBIT_WS_URL: url(['ws:', 'wss:']).default('wss://stream.bybit.com/v5/public/linear'),
+  BYBIT_REST_URL: url(['http:', 'https:']).default('https://api.bybit.com'),
+  HTTP_PORT: int(0, 65535).default(9464),
+  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  SYMBOLS: z
+    .string()
+    .regex(/^[A-Z0-9]+(,[A-Z0-9]+)*$/, 'must be a comma-separated list of symbols like BTCUSDT,ETHUSDT')
+    .optional(),
+  DISCOVERY_INTERVAL_MS: int(60_000, 86_400_000).default(3_600_000),
+  WS_PING_INTERVAL_MS: int(1000, 60_000).default(20_000),
+  WS_PONG_TIMEOUT_MS: int(500, 60_000).default(10_000),
+  WS_STALE_AFTER_MS: int(1000, 3_600_000).default(60_000),
+  WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
+  SPIKE_PRICE_1M_PCT: positive.default(2),
+  SPIKE_PRICE_5M_PCT: positive.default(5),
+  SPIKE_OI_15M_PCT: positive.default(3),
+  SPIKE_VOLUME_RATIO: positive.default(1.5),
+  SPIKE_COOLDOWN_MS: int(0, 86_400_000).default(300_000),
+  TAPE_ROTATE_MB: int(1, 65_536).default(256),
+  TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
+  BYBIT_API_KEY: optionalSecret,
+  BYBIT_API_SECRET: optionalSecret,
+  COINGLASS_API_KEY: optionalSecret,
+  TELEGRAM_BOT_TOKEN: optionalSecret,
+});
+
+export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
+export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)[];
+export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN'];
+
+/** The validated configuration with camel-case names, as the rest of the program sees it. */
+export interface Config {
+  readonly bybitWsUrl: string;
+  readonly bybitRestUrl: string;
+  readonly httpPort: number;
+  readonly httpHost: string;
+  readonly databaseUrl: string | undefined;
+  readonly redisUrl: string | undefined;
+  readonly logLevel: RawConfig['LOG_LEVEL'];
+  readonly dataDir: string;
+  readonly symbols: readonly string[] | undefined;
+  readonly discoveryIntervalMs: number;
+  readonly wsPingIntervalMs: number;
+  readonly wsPongTimeoutMs: number;
+  readonly wsStaleAfterMs: number;
+  readonly windowHorizonSec: number;
+  readonly spike: { readonly price1mPct: number; readonly price5mPct: number; readonly oi15mPct: number; readonly volumeRatio: number; readonly cooldownMs: number };
+  readonly tapeRotateBytes: number;
+  readonly tapeRotateMs: number;
+  readonly bybitApiKey: string | undefined;
+  readonly bybitApiSecret: string | undefined;
+  readonly coinglassApiKey: string | undefined;
+  readonly telegramBotToken: string | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+function readFileLayer(path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`config file ${path}: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError([`config file ${path}: must hold a JSON object`]);
+  const problems: string[] = [];
+  for (const key of Object.keys(parsed)) {
+    if (!(CONFIG_KEYS as string[]).includes(key)) problems.push(`config file ${path}: unknown setting ${key}`);
+    if ((SECRET_KEYS as string[]).includes(key)) problems.push(`config file ${path}: ${key} is a secret and is read from the environment only`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
+}
+
+/** Validates `env` (plus the optional file); throws ConfigError listing every problem, one per line. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, filePath = env.WHALESTACK_CONFIG): Config {
+  const fileLayer = filePath ? readFileLayer(filePath) : {};
+  const merged: Record<string, unknown> = { ...fileLayer };
+  for (const key of CONFIG_KEYS) {
+    const v = env[key];
+    if (v !== undefined && v !== '') merged[key] = v;
+  }
+  const result = CONFIG_SCHEMA.safeParse(merged);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const key = String(issue.path[0] ?? '?');
+        const got = merged[key];
+        const shown = (SECRET_KEYS as string[]).includes(key) ? '' : got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`;
+        return `${key}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const r = result.data;
+  return {
+    bybitWsUrl: r.BYBIT_WS_URL,
+    bybitRestUrl: r.BYBIT_REST_URL,
+    httpPort: r.HTTP_PORT,
+    httpHost: r.HTTP_HOST,
+    databaseUrl: r.DATABASE_URL,
+    redisUrl: r.REDIS_URL,
+    logLevel: r.LOG_LEVEL,
+    dataDir: r.DATA_DIR,
+    symbols: r.SYMBOLS?.split(','),
+    discoveryIntervalMs: r.DISCOVERY_INTERVAL_MS,
+    wsPingIntervalMs: r.WS_PING_INTERVAL_MS,
+    wsPongTimeoutMs: r.WS_PONG_TIMEOUT_MS,
+    wsStaleAfterMs: r.WS_STALE_AFTER_MS,
+    windowHorizonSec: r.WINDOW_HORIZON_SEC,
+    spike: {
+      price1mPct: r.SPIKE_PRICE_1M_PCT,
+      price5mPct: r.SPIKE_PRICE_5M_PCT,
+      oi15mPct: r.SPIKE_OI_15M_PCT,
+      volumeRatio: r.SPIKE_VOLUME_RATIO,
+      cooldownMs: r.SPIKE_COOLDOWN_MS,
+    },
+    tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
+    tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
+    bybitApiKey: r.BYBIT_API_KEY,
+    bybitApiSecret: r.BYBIT_API_SECRET,
+    coinglassApiKey: r.COINGLASS_API_KEY,
+    telegramBotToken: r.TELEGRAM_BOT_TOKEN,
+  };
+}

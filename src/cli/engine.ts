@@ -1,0 +1,79 @@
+import { ActorSystem, type ActorRef, type DrainMode, type SystemEvent } from '../actors/actor-system.js';
+import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
+import type { Clock } from '../core/clock.js';
+import type { MarketEvent } from '../core/events.js';
+import { BybitDecoder, type BadFrameReason } from '../streams/bybit-decoder.js';
+
+export type EngineOutput = SymbolActorOutput;
+
+export interface EngineOptions {
+  readonly clock: Clock;
+  readonly drain: DrainMode;
+  readonly symbol: SymbolActorConfig;
+  readonly onOutput?: (event: EngineOutput) => void;
+  readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
+  readonly onSystemEvent?: (event: SystemEvent) => void;
+  readonly onLatency?: (actorKind: string, latencyMs: number) => void;
+}
+
+/**
+ * The market-data engine shared by `run`, `record`-less replay and benchmarks: raw frame → decoder (validate,
+ * merge) → one SymbolActor per symbol, created on its first event. Live and replay differ only in the clock and
+ * the drain mode they pass in.
+ */
+export class Engine {
+  readonly decoder: BybitDecoder;
+  readonly system: ActorSystem<EngineOutput>;
+  readonly outputs: Record<string, number> = {};
+  private readonly refs = new Map<string, ActorRef<MarketEvent, SymbolState>>();
+  private readonly behavior;
+  private readonly route = (event: MarketEvent): void => {
+    let ref = this.refs.get(event.symbol);
+    if (ref === undefined) {
+      ref = this.system.spawn(`symbol:${event.symbol}`, this.behavior);
+      this.refs.set(event.symbol, ref);
+    }
+    ref.tell(event);
+  };
+
+  constructor(private readonly opts: EngineOptions) {
+    this.behavior = symbolActor(opts.symbol);
+    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame });
+    this.system = new ActorSystem<EngineOutput>({
+      clock: opts.clock,
+      drain: opts.drain,
+      onOutput: (event) => {
+        this.outputs[event.kind] = (this.outputs[event.kind] ?? 0) + 1;
+        opts.onOutput?.(event);
+      },
+      onSystemEvent: opts.onSystemEvent,
+      onLatency: opts.onLatency,
+    });
+  }
+
+  /** Feeds one raw frame received at `tsInit`. */
+  ingest(text: string, tsInit: number): void {
+    this.decoder.decode(text, tsInit, this.route);
+  }
+
+  symbols(): string[] {
+    return [...this.refs.keys()].sort();
+  }
+
+  /** JSON view of one symbol (features, counters, mailbox), or undefined if it has not been seen. */
+  describe(symbol: string): Record<string, unknown> | undefined {
+    const ref = this.refs.get(symbol);
+    const state = ref?.peek();
+    if (ref === undefined || state === undefined) return undefined;
+    const ticker = this.decoder.tickerState(symbol);
+    const tickerView: Record<string, number | string | null> = {};
+    if (ticker !== undefined) for (const [k, v] of Object.entries(ticker)) tickerView[k] = typeof v === 'number' && !Number.isFinite(v) ? null : v;
+    return { ...describeSymbol(state), ticker: tickerView, mailbox: ref.stats() };
+  }
+
+  /** Per-topic frame counts for metrics. */
+  frameCounts(): Record<string, number> {
+    const c = this.decoder.counters;
+    return { tickers: c.tickers, publicTrade: c.trades, allLiquidation: c.liquidations, control: c.control, ignored: c.ignoredTopics };
+  }
+}
