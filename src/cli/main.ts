@@ -1,0 +1,204 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
+import { createLogger, type Logger } from '../sinks/logger.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { replayTape } from './replay.js';
+import { startDaemon } from './run.js';
+import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
+
+interface Command {
+  readonly usage: string;
+  readonly options: NonNullable<ParseArgsConfig['options']>;
+  readonly positionals?: boolean;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[], env: NodeJS.ProcessEnv): Promise<number>;
+}
+
+const CONFIG_OPTION = { config: { type: 'string' as const } };
+
+const USAGE = `whalestack — liquidation-cluster hunter for Bybit USDT perpetuals
+
+usage: whalestack <command> [options]
+
+commands:
+  run        live Bybit data into the engine (paper broker, embedded store by default)
+  record     write raw Bybit frames to rotating compressed tapes
+  replay     play tapes through the engine on a virtual clock and print a summary
+  simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
+
+'whalestack <command> --help' describes each command. Configuration comes from the environment
+(see README); --config <file.json> adds a JSON file with the same names (secrets only from the environment).`;
+
+/** Validates configuration and exits 2 with one line per problem before anything touches the network. */
+function configOrExit(env: NodeJS.ProcessEnv, file: string | undefined): Config {
+  try {
+    return loadConfig(env, file ?? env.WHALESTACK_CONFIG);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const line of err.problems) process.stderr.write(`whalestack: config: ${line}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** Resolves on SIGINT/SIGTERM, after running `close` once. */
+function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      close()
+        .then(() => resolve(0))
+        .catch((err: unknown) => {
+          log.error({ err: err instanceof Error ? err.message : String(err) }, 'error during shutdown');
+          resolve(1);
+        });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+const COMMANDS: Record<string, Command> = {
+  run: {
+    usage: `usage: whalestack run [--record <dir>] [--config <file.json>]
+
+Streams every Trading USDT linear perpetual from Bybit into per-symbol actors, detects spikes, and serves
+/metrics, /healthz, /readyz and /symbols/:symbol on HTTP_HOST:HTTP_PORT. With --record, every raw frame is
+also written to a tape in <dir> so the run can be replayed later. Stops cleanly on SIGINT/SIGTERM.`,
+    options: { ...CONFIG_OPTION, record: { type: 'string' } },
+    async run(values, _pos, env) {
+      const config = configOrExit(env, values.config as string | undefined);
+      const log = createLogger(config.logLevel);
+      const daemon = await startDaemon(config, log, { recordDir: values.record as string | undefined });
+      return untilSignal(log, () => daemon.close());
+    },
+  },
+  record: {
+    usage: `usage: whalestack record [--out <dir>] [--duration <seconds>] [--config <file.json>]
+
+Discovers symbols and writes every raw public frame with its receipt time to gzip JSON-Lines tapes in <dir>
+(default DATA_DIR/tapes), rotating by TAPE_ROTATE_MB and TAPE_ROTATE_MINUTES. Runs until SIGINT/SIGTERM or
+--duration seconds.`,
+    options: { ...CONFIG_OPTION, out: { type: 'string' }, duration: { type: 'string' } },
+    async run(values, _pos, env) {
+      const config = configOrExit(env, values.config as string | undefined);
+      const log = createLogger(config.logLevel);
+      const duration = values.duration === undefined ? undefined : Number(values.duration);
+      if (duration !== undefined && !(duration > 0)) {
+        process.stderr.write(`whalestack record: --duration must be a positive number of seconds (got ${String(values.duration)})\n`);
+        return 2;
+      }
+      const dir = (values.out as string | undefined) ?? `${config.dataDir}/tapes`;
+      const daemon = await startDaemon(config, log, { recordDir: dir, recordOnly: true });
+      const done = untilSignal(log, () => daemon.close());
+      if (duration !== undefined) setTimeout(() => process.kill(process.pid, 'SIGTERM'), duration * 1000).unref();
+      const code = await done;
+      const stats = daemon.tape?.stats;
+      log.info({ stats, files: daemon.tape?.files }, 'recording finished');
+      return code;
+    },
+  },
+  replay: {
+    usage: `usage: whalestack replay <tape-file-or-dir>... [--speed <x>] [--json]
+
+Plays tapes through the same decoder and actors as 'run' on a virtual clock and prints a summary (records,
+frames, symbols, spikes, throughput, and a digest of every decision: equal digests mean identical output).
+--speed 10 replays at ten times real time; the default 'max' is as fast as possible.`,
+    options: { speed: { type: 'string' }, json: { type: 'boolean' } },
+    positionals: true,
+    async run(values, positionals, env) {
+      if (positionals.length === 0) {
+        process.stderr.write('whalestack replay: give at least one tape file or directory\n');
+        return 2;
+      }
+      const speedArg = (values.speed as string | undefined) ?? 'max';
+      const speed = speedArg === 'max' ? Infinity : Number(speedArg);
+      if (!(speed > 0)) {
+        process.stderr.write(`whalestack replay: --speed must be 'max' or a positive number (got ${speedArg})\n`);
+        return 2;
+      }
+      const config = configOrExit(env, undefined);
+      const log = createLogger(values.json ? 'silent' : config.logLevel);
+      const summary = await replayTape(positionals, {
+        speed,
+        symbol: { horizonSec: config.windowHorizonSec, spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike } },
+        onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onOutput: (event) => {
+          if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+        },
+      });
+      if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+      else {
+        const lines = [
+          `records      ${summary.records}`,
+          `frames       ${summary.frames} (${summary.badFrames} bad)`,
+          `symbols      ${summary.symbols}`,
+          `spikes       ${summary.spikes}`,
+          `minute bars  ${summary.bars}`,
+          `tape issues  ${summary.tapeIssues}`,
+          `simulated    ${summary.simulatedSec.toFixed(1)} s in ${summary.wallSec.toFixed(2)} s wall`,
+          `throughput   ${Math.round(summary.framesPerSec)} frames/s`,
+          `digest       ${summary.outputDigest}`,
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
+      }
+      return summary.records === 0 ? 1 : 0;
+    },
+  },
+  simulate: {
+    usage: SIMULATE_USAGE,
+    options: SIMULATE_OPTIONS,
+    async run(values) {
+      return simulateCommand(values);
+    },
+  },
+};
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`whalestack: unknown command '${name}'\n\n${USAGE}\n`);
+    return 2;
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, allowPositionals: command.positionals ?? false, strict: true });
+  } catch (err) {
+    process.stderr.write(`whalestack ${name}: ${err instanceof Error ? err.message : String(err)}\n\n${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${command.usage}\n`);
+    return 0;
+  }
+  return command.run(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals, env);
+}
+
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`whalestack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SymbolActorConfig } from '../actors/symbol-actor.js';
+import { VirtualClock } from '../core/clock.js';
+import type { TapeRecord } from '../core/tape-record.js';
+import { readTape, type TapeIssue } from '../streams/tape-reader.js';
+import { Engine, type EngineOutput } from './engine.js';
+
+export interface ReplayOptions {
+  readonly symbol: SymbolActorConfig;
+  /** Multiple of real time; Infinity (default) replays as fast as possible. */
+  readonly speed?: number;
+  readonly highWaterMark?: number;
+  readonly onOutput?: (event: EngineOutput) => void;
+  readonly onIssue?: (issue: TapeIssue) => void;
+}
+
+export interface ReplaySummary {
+  readonly records: number;
+  readonly frames: number;
+  readonly symbols: number;
+  readonly spikes: number;
+  readonly bars: number;
+  readonly badFrames: number;
+  readonly tapeIssues: number;
+  readonly firstTsInit: number | null;
+  readonly lastTsInit: number | null;
+  readonly simulatedSec: number;
+  readonly wallSec: number;
+  readonly framesPerSec: number;
+  /** sha256 over every output event in order: equal digests mean identical decisions. */
+  readonly outputDigest: string;
+}
+
+/** Whether a tape record is a market-data frame for the engine (REST replies are for other consumers). */
+export function isMarketFrame(rec: TapeRecord): boolean {
+  return rec.k === undefined;
+}
+
+/**
+ * Plays a tape through the same decoder and actors as `run`, on a virtual clock advanced to each record's
+ * tsInit before it is delivered, draining synchronously: the output depends on the tape only, never on
+ * chunking or machine speed.
+ */
+export async function replayTape(paths: readonly string[], opts: ReplayOptions): Promise<ReplaySummary> {
+  const tape = readTape(paths, { highWaterMark: opts.highWaterMark, onIssue: opts.onIssue });
+  let clock: VirtualClock | undefined;
+  let engine: Engine | undefined;
+  const hash = createHash('sha256');
+  let records = 0;
+  let frames = 0;
+  let first: number | null = null;
+  let last: number | null = null;
+  const speed = opts.speed ?? Infinity;
+  const wallStart = performance.now();
+  for await (const rec of tape) {
+    records++;
+    if (clock === undefined || engine === undefined) {
+      clock = new VirtualClock(rec.t);
+      first = rec.t;
+      engine = new Engine({
+        clock,
+        drain: { mode: 'sync' },
+        symbol: opts.symbol,
+        onOutput: (event) => {
+          hash.update(JSON.stringify(event));
+          hash.update('\n');
+          opts.onOutput?.(event);
+        },
+      });
+    }
+    if (Number.isFinite(speed) && first !== null) {
+      const dueWallMs = wallStart + (rec.t - first) / speed;
+      const aheadMs = dueWallMs - performance.now();
+      if (aheadMs > 2) await sleep(aheadMs);
+    }
+    clock.advanceTo(rec.t);
+    last = rec.t;
+    if (!isMarketFrame(rec)) continue;
+    frames++;
+    engine.ingest(rec.d, rec.t);
+  }
+  const wallSec = (performance.now() - wallStart) / 1000;
+  return {
+    records,
+    frames,
+    symbols: engine?.symbols().length ?? 0,
+    spikes: engine?.outputs.spike ?? 0,
+    bars: engine?.outputs.bar ?? 0,
+    badFrames: engine?.decoder.badFrames ?? 0,
+    tapeIssues: tape.stats.issueCount,
+    firstTsInit: first,
+    lastTsInit: last,
+    simulatedSec: first !== null && last !== null ? (last - first) / 1000 : 0,
+    wallSec,
+    framesPerSec: wallSec > 0 ? frames / wallSec : 0,
+    outputDigest: hash.digest('hex'),
+  };
+}

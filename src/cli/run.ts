@@ -1,0 +1,201 @@
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { Subscription } from 'rxjs';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
+import type { SourceEvent } from '../core/events.js';
+import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
+import type { Logger } from '../sinks/logger.js';
+import { createEngineMetrics } from '../sinks/metrics.js';
+import { TapeWriter } from '../sinks/tape-writer.js';
+import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
+import { BybitStream } from '../streams/bybit-stream.js';
+import type { Config } from './config.js';
+import { Engine } from './engine.js';
+import { LiveClock } from './live-clock.js';
+
+export interface DaemonOptions {
+  /** Also write every raw frame to a tape in this directory. */
+  readonly recordDir?: string;
+  /** `record` mode: stream and tape only, no engine. */
+  readonly recordOnly?: boolean;
+}
+
+export interface Daemon {
+  readonly port: number;
+  readonly engine: Engine | undefined;
+  readonly stream: BybitStream;
+  readonly tape: TapeWriter | undefined;
+  /** Clean shutdown: stop sources, flush the tape, close the server. */
+  close(): Promise<void>;
+}
+
+/** Logs at most `perMinute` lines a minute for a noisy category, then one summary line. */
+function rateLimited(log: Logger, perMinute: number, now: () => number) {
+  let windowStart = 0;
+  let count = 0;
+  let suppressed = 0;
+  return (fields: object, msg: string) => {
+    const t = now();
+    if (t - windowStart >= 60_000) {
+      if (suppressed > 0) log.warn({ suppressed }, 'similar log lines suppressed in the last minute');
+      windowStart = t;
+      count = 0;
+      suppressed = 0;
+    }
+    if (++count <= perMinute) log.warn(fields, msg);
+    else suppressed++;
+  };
+}
+
+/**
+ * Starts the live daemon: operator HTTP server first (so /healthz answers even while Bybit is unreachable),
+ * then symbol discovery over REST and the sharded public WebSocket stream feeding the engine. Nothing the
+ * exchange sends can stop it: sources retry forever with backoff and report SourceDown/SourceUp.
+ */
+export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
+  const clock = new LiveClock();
+  const warnBadFrame = rateLimited(log, 20, () => clock.now());
+  const sourceState = new Map<string, SourceEvent>();
+  const engine = opts.recordOnly
+    ? undefined
+    : new Engine({
+        clock,
+        drain: { mode: 'deferred', schedule: (drain) => setImmediate(drain) },
+        symbol: {
+          horizonSec: config.windowHorizonSec,
+          spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
+        },
+        onOutput: (event) => {
+          if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+        },
+        onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
+        onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
+        onLatency: (kind, ms) => metrics.observeLatency(kind, ms),
+      });
+
+  const stream = new BybitStream({
+    url: config.bybitWsUrl,
+    clock,
+    random: Math.random,
+    connection: {
+      pingIntervalMs: config.wsPingIntervalMs,
+      pongTimeoutMs: config.wsPongTimeoutMs,
+      staleAfterMs: config.wsStaleAfterMs,
+      logger: log,
+    },
+  });
+
+  const metrics = createEngineMetrics({
+    decoder: () => ({ frames: engine?.frameCounts() ?? {}, bad: { ...(engine?.decoder.counters.bad ?? {}) } }),
+    connections: () => {
+      const now = clock.now();
+      const stale = new Set(stream.staleTopics(now));
+      const assignment = stream.assignment();
+      return stream.stats().map((s) => ({
+        id: s.id,
+        up: s.up,
+        reconnects: s.reconnects,
+        staleRecoveries: s.staleRecoveries,
+        secondsSinceLastFrame: Number.isNaN(s.lastFrameAt) ? -1 : (now - s.lastFrameAt) / 1000,
+        staleTopics: (assignment.get(s.id) ?? []).filter((t) => stale.has(t)).length,
+      }));
+    },
+    actors: () => engine?.system.stats() ?? [],
+    outputs: () => ({ ...(engine?.outputs ?? {}) }),
+  });
+
+  let tape: TapeWriter | undefined;
+  if (opts.recordDir !== undefined) {
+    mkdirSync(opts.recordDir, { recursive: true });
+    tape = new TapeWriter({
+      dir: opts.recordDir,
+      clock,
+      rotateBytes: config.tapeRotateBytes,
+      rotateMs: config.tapeRotateMs,
+      meta: { host: hostname(), wsUrl: config.bybitWsUrl },
+      onError: (err) => log.error({ err: err.message }, 'tape writer error'),
+    });
+    log.info({ dir: opts.recordDir }, 'recording raw frames to tape');
+  }
+
+  const watcher = new InstrumentsWatcher({
+    discover: () => discoverLinearInstruments({ baseUrl: config.bybitRestUrl, timeoutMs: 10_000 }),
+    clock,
+    random: Math.random,
+    intervalMs: config.discoveryIntervalMs,
+  });
+
+  const subs: Subscription[] = [];
+  const onSource = (event: SourceEvent) => {
+    sourceState.set(event.source, event);
+    if (event.kind === 'source-down') log.warn({ source: event.source, reason: event.reason }, `source down: ${event.source}`);
+    else log.info({ source: event.source }, `source up: ${event.source}`);
+  };
+  subs.push(stream.sourceEvents$.subscribe(onSource));
+  subs.push(watcher.sourceEvents$.subscribe(onSource));
+  subs.push(
+    stream.frames$.subscribe((frame) => {
+      tape?.write({ t: frame.tsInit, s: frame.connId, d: frame.text });
+      engine?.ingest(frame.text, frame.tsInit);
+    }),
+  );
+  subs.push(
+    watcher.changes$.subscribe((change) => {
+      const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
+      const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
+      const diff = stream.setSymbols(symbols);
+      log.info(
+        { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol) },
+        'instrument list applied',
+      );
+      for (const gone of diff.removed) engine?.decoder.forget(gone);
+    }),
+  );
+
+  const readiness = () => {
+    const now = clock.now();
+    const discovered = watcher.stats().lastSuccessAt > 0;
+    const streaming = stream.symbols().length > 0 && stream.isReady(now);
+    const down = [...sourceState.values()].filter((e) => e.kind === 'source-down').map((e) => e.source);
+    return { ready: discovered && streaming, detail: { discovered, streaming, symbols: stream.symbols().length, sourcesDown: down } };
+  };
+
+  let server: OperatorServer;
+  try {
+    server = await startOperatorServer(
+      {
+        registry: metrics.registry,
+        readiness,
+        symbol: (symbol) => engine?.describe(symbol),
+        extra: { '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }) },
+      },
+      config.httpPort,
+      config.httpHost,
+    );
+  } catch (err) {
+    await stream.close();
+    await tape?.close();
+    throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
+  watcher.start();
+
+  let closing: Promise<void> | undefined;
+  return {
+    port: server.port,
+    engine,
+    stream,
+    tape,
+    close() {
+      closing ??= (async () => {
+        watcher.stop();
+        for (const s of subs) s.unsubscribe();
+        await stream.close();
+        await tape?.close();
+        await server.close();
+        clock.cancelAll();
+      })();
+      return closing;
+    },
+  };
+}
