@@ -183,6 +183,18 @@ export class ActorSystem<O> {
       this.deadLetters++;
       return;
     }
+    if (this.opts.drain.mode === 'sync' && !this.draining && cell.mailbox.size === 0) {
+      // Fast path: nothing queued anywhere, so run-to-completion order is kept by handling it right here.
+      cell.mailbox.counters.received++;
+      this.draining = true;
+      try {
+        this.handle(cell, msg);
+      } finally {
+        this.draining = false;
+      }
+      if (this.readyHead < this.ready.length) this.drain();
+      return;
+    }
     cell.mailbox.offer(msg);
     if (!cell.scheduled && cell.mailbox.size > 0) {
       cell.scheduled = true;
@@ -198,21 +210,26 @@ export class ActorSystem<O> {
   }
 
   private runCell<S, M>(cell: Cell<S, M, O>): void {
-    const onLatency = this.opts.onLatency;
     for (let msg = cell.mailbox.poll(); msg !== undefined; msg = cell.mailbox.poll()) {
-      try {
-        cell.state = cell.behavior.receive(cell.state, msg, cell.ctx);
-      } catch (err) {
-        cell.mailbox.markProcessed();
-        this.fault(cell, err);
-        if (cell.stopped) return;
-        continue;
-      }
+      this.handle(cell, msg);
+      if (cell.stopped) return;
+    }
+  }
+
+  /** Runs one message through its actor; a throw faults the actor, never the caller. */
+  private handle<S, M>(cell: Cell<S, M, O>, msg: M): void {
+    try {
+      cell.state = cell.behavior.receive(cell.state, msg, cell.ctx);
+    } catch (err) {
       cell.mailbox.markProcessed();
-      if (onLatency !== undefined) {
-        const tsInit = (msg as { tsInit?: unknown }).tsInit;
-        if (typeof tsInit === 'number') onLatency(cell.behavior.kind, this.opts.clock.now() - tsInit);
-      }
+      this.fault(cell, err);
+      return;
+    }
+    cell.mailbox.markProcessed();
+    const onLatency = this.opts.onLatency;
+    if (onLatency !== undefined) {
+      const tsInit = (msg as { tsInit?: unknown }).tsInit;
+      if (typeof tsInit === 'number') onLatency(cell.behavior.kind, this.opts.clock.now() - tsInit);
     }
   }
 

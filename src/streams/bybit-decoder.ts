@@ -1,5 +1,5 @@
 import type { LiquidationsOccurred, MarketEvent, RealizedLiquidation, TickerUpdated, TradesPrinted } from '../core/events.js';
-import { TICKER_NUMERIC_FIELDS, emptyTickerState, isTickerNumericField, parseDecimal, type TickerNumericField, type TickerState } from '../core/ticker-state.js';
+import { TICKER_NUMERIC_FIELDS, emptyTickerState, parseDecimal, type TickerNumericField, type TickerState } from '../core/ticker-state.js';
 
 /** Why a frame was refused. Every refusal is counted; none throws. */
 export type BadFrameReason = 'json' | 'envelope' | 'ticker' | 'trade' | 'liquidation' | 'symbol-mismatch' | 'delta-before-snapshot';
@@ -80,13 +80,14 @@ export class BybitDecoder {
       return this.bad('envelope', 'no topic', text);
     }
     const dot = topic.indexOf('.');
-    const kind = dot < 0 ? topic : topic.slice(0, dot);
     const symbol = topic.slice(dot + 1);
     const ts = f.ts;
     if (typeof ts !== 'number' || !Number.isFinite(ts) || dot < 0 || symbol.length === 0) {
       return this.bad('envelope', `bad ts or topic ${topic}`, text);
     }
     let ev: MarketEvent | string;
+    // Compare the prefix in place rather than slicing a string per frame.
+    const kind = dot === 7 && topic.startsWith('tickers') ? 'tickers' : dot === 11 && topic.startsWith('publicTrade') ? 'publicTrade' : dot === 14 && topic.startsWith('allLiquidation') ? 'allLiquidation' : '';
     switch (kind) {
       case 'tickers':
         ev = this.ticker(symbol, f, ts, tsInit);
@@ -129,10 +130,11 @@ export class BybitDecoder {
     // Parse every field first so a bad field refuses the frame without touching the state.
     let n = 0;
     for (const key in d) {
-      if (!isTickerNumericField(key)) continue;
+      const idx = FIELD_INDEX.get(key);
+      if (idx === undefined) continue;
       const v = parseDecimal(d[key]);
       if (v === undefined) return `ticker field ${key}`;
-      this.scratchIdx[n] = FIELD_INDEX.get(key)!;
+      this.scratchIdx[n] = idx;
       this.scratchValues[n] = v;
       n++;
     }
