@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { detectClusters, type Cluster } from './clusters.js';
+import { buildHeatmapSnapshot, type HeatmapRange, type RawHeatmapLevel } from './heatmap.js';
+import { assessImbalance, imbalanceOf, type ImbalanceConfig } from './imbalance.js';
+
+const SEED = 0x1b1;
+const REF = 10_000;
+const RANGES: readonly HeatmapRange[] = ['12h', '24h', '7d', '14d', '30d'];
+
+function cluster(side: 'long' | 'short', low: number, high: number, usd: number): Cluster {
+  return { side, low, high, centre: (low + high) / 2, usd, levelCount: 1 };
+}
+
+/** Snapshot levels → clusters → significant (usd ≥ thresholdUsd) per range → assessment. */
+function pipeline(byRange: ReadonlyMap<HeatmapRange, readonly RawHeatmapLevel[]>, thresholdUsd: number, config?: ImbalanceConfig) {
+  const ranges = [...byRange].map(([range, raw]) => {
+    const { snapshot } = buildHeatmapSnapshot({ symbol: 'S', range, source: 'coinglass', refPrice: REF, fetchedAt: 0, levels: raw });
+    const clusters = detectClusters(snapshot.levels, REF, { maxGapFraction: 0.002, minLevelUsd: 0 }).filter((c) => c.usd >= thresholdUsd);
+    return { range, clusters };
+  });
+  return assessImbalance(ranges, REF, config);
+}
+
+const levelArb = fc.record({ priceUsd: fc.integer({ min: REF - 800, max: REF + 800 }), usd: fc.integer({ min: 1, max: 1000 }) });
+const bookArb = fc.dictionary(fc.constantFrom(...RANGES), fc.array(levelArb, { maxLength: 40 }), { maxKeys: RANGES.length });
+const weightsArb = fc.record({ '12h': fc.integer({ min: 0, max: 3 }), '7d': fc.integer({ min: 0, max: 3 }), '14d': fc.integer({ min: 0, max: 3 }), '30d': fc.integer({ min: 0, max: 3 }) });
+
+function toMap(book: Record<string, RawHeatmapLevel[]>): Map<HeatmapRange, RawHeatmapLevel[]> {
+  return new Map(Object.entries(book) as Array<[HeatmapRange, RawHeatmapLevel[]]>);
+}
+
+describe('imbalance', () => {
+  it('reproduces the worked example: 500M shorts above vs 200M longs below is 0.714', () => {
+    expect(imbalanceOf(500e6, 200e6)).toBe(5 / 7);
+    expect(imbalanceOf(500e6, 200e6).toFixed(3)).toBe('0.714');
+    expect(imbalanceOf(0, 0)).toBe(0.5);
+    const a = assessImbalance(
+      [{ range: '7d', clusters: [cluster('short', 10_100, 10_200, 239e6), cluster('short', 10_500, 10_600, 261e6), cluster('long', 9_800, 9_900, 200e6)] }],
+      REF,
+    );
+    expect(a.imbalance.toFixed(3)).toBe('0.714');
+    expect(a.imbalance).toBeCloseTo(5 / 7, 12);
+    expect(a.direction).toBe('LONG');
+    expect(a.target).toMatchObject({ range: '7d', usd: 261e6, side: 'short' });
+    expect(a.opposite).toMatchObject({ range: '7d', usd: 200e6, side: 'long' });
+  });
+
+  it('keeps 12h/24h in the breakdown but out of the signal by default', () => {
+    const a = assessImbalance([{ range: '12h', clusters: [cluster('short', 10_100, 10_100, 9e9)] }], REF);
+    expect(a.direction).toBe('NONE');
+    expect(a.imbalance).toBe(0.5);
+    expect(a.target).toBeUndefined();
+    expect(a.perRange).toEqual([{ range: '12h', shortsAboveUsd: 9e9, longsBelowUsd: 0, imbalance: 1, weight: 0 }]);
+  });
+
+  it('weights ranges by their balance, not their dollars, and applies the dead band', () => {
+    const a = assessImbalance(
+      [
+        { range: '7d', clusters: [cluster('short', 10_100, 10_100, 3), cluster('long', 9_900, 9_900, 1)] },
+        { range: '30d', clusters: [cluster('short', 10_100, 10_100, 1e9), cluster('long', 9_900, 9_900, 1e9)] },
+      ],
+      REF,
+      { weights: { '7d': 1, '30d': 1 }, deadBand: 0.1 },
+    );
+    expect(a.imbalance).toBeCloseTo(0.625, 12);
+    expect(a.direction).toBe('LONG');
+    const b = assessImbalance([{ range: '7d', clusters: [cluster('short', 10_100, 10_100, 52), cluster('long', 9_900, 9_900, 48)] }], REF);
+    expect(b.direction).toBe('NONE');
+    expect(b.target).toBeUndefined();
+  });
+
+  it('property: imbalance is in [0, 1] and NONE without weighted clusters', () => {
+    console.log(`imbalance bounds property seed=${SEED}`);
+    fc.assert(
+      fc.property(bookArb, weightsArb, fc.integer({ min: 0, max: 3000 }), (book, weights, threshold) => {
+        const a = pipeline(toMap(book), threshold, { weights, deadBand: 0.05 });
+        expect(a.imbalance).toBeGreaterThanOrEqual(0);
+        expect(a.imbalance).toBeLessThanOrEqual(1);
+        const weighted = a.perRange.some((r) => r.weight > 0 && r.imbalance !== undefined);
+        if (!weighted) expect(a.direction).toBe('NONE');
+        if (a.direction === 'LONG') expect(a.target?.side).toBe('short');
+        if (a.direction === 'SHORT') expect(a.target?.side).toBe('long');
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it('property: mirroring prices around the reference and swapping sides mirrors the direction', () => {
+    console.log(`imbalance mirror property seed=${SEED + 1}`);
+    const mirrorDir = { LONG: 'SHORT', SHORT: 'LONG', NONE: 'NONE' } as const;
+    fc.assert(
+      fc.property(bookArb, weightsArb, fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 20 }), (book, weights, threshold, band) => {
+        const config = { weights, deadBand: band / 100 };
+        const a = pipeline(toMap(book), threshold, config);
+        const mirrored = new Map([...toMap(book)].map(([r, ls]) => [r, ls.map((l) => ({ ...l, priceUsd: 2 * REF - l.priceUsd }))]));
+        const b = pipeline(mirrored, threshold, config);
+        expect(b.direction).toBe(mirrorDir[a.direction]);
+        expect(b.imbalance).toBeCloseTo(1 - a.imbalance, 12);
+        expect(b.target?.usd).toBe(a.target?.usd);
+        expect(b.opposite?.usd).toBe(a.opposite?.usd);
+      }),
+      { seed: SEED + 1, numRuns: 300 },
+    );
+  });
+
+  it('property: adding short exposure above the price never lowers imbalance', () => {
+    console.log(`imbalance monotonicity property seed=${SEED + 2}`);
+    fc.assert(
+      fc.property(
+        bookArb,
+        weightsArb,
+        fc.integer({ min: 0, max: 3000 }),
+        fc.constantFrom(...RANGES),
+        fc.integer({ min: REF + 1, max: REF + 800 }),
+        fc.integer({ min: 1, max: 5000 }),
+        (book, weights, threshold, range, priceUsd, usd) => {
+          const config = { weights, deadBand: 0.05 };
+          const before = toMap(book);
+          const after = toMap(book);
+          after.set(range, [...(after.get(range) ?? []), { priceUsd, usd }]);
+          const a = pipeline(before, threshold, config);
+          const b = pipeline(after, threshold, config);
+          expect(b.imbalance).toBeGreaterThanOrEqual(a.imbalance - 1e-12);
+          if (a.direction === 'LONG') expect(b.direction).toBe('LONG');
+        },
+      ),
+      { seed: SEED + 2, numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,150 @@
+import type { Cluster } from './clusters.js';
+import { HEATMAP_RANGES, type HeatmapRange } from './heatmap.js';
+
+/**
+ * Liquidation imbalance: how much of the significant liquidation fuel sits above the price (shorts) versus
+ * below it (longs). Price tends to be pulled toward the bigger pool, so shorts-heavy books point LONG.
+ */
+
+/** Direction a coin's book points to; NONE inside the dead band or without significant clusters. */
+export type ImbalanceDirection = 'LONG' | 'SHORT' | 'NONE';
+
+/** Significant clusters of one range's snapshot. */
+export interface RangeClusters {
+  readonly range: HeatmapRange;
+  readonly clusters: readonly Cluster[];
+}
+
+export interface ImbalanceConfig {
+  /**
+   * Weight of each range in the aggregate; a missing range weighs 0. 12h/24h stay at 0 by default: they are
+   * noise for signals but are still reported per range.
+   */
+  readonly weights: Readonly<Partial<Record<HeatmapRange, number>>>;
+  /** Half-width of the neutral zone around 0.5: |imbalance − 0.5| ≤ deadBand → NONE. */
+  readonly deadBand: number;
+}
+
+export const DEFAULT_IMBALANCE_CONFIG: ImbalanceConfig = { weights: { '7d': 1, '14d': 1, '30d': 1 }, deadBand: 0.05 };
+
+export interface RangeImbalance {
+  readonly range: HeatmapRange;
+  readonly shortsAboveUsd: number;
+  readonly longsBelowUsd: number;
+  /** shorts / (shorts + longs); undefined when the range has no significant cluster. */
+  readonly imbalance: number | undefined;
+  readonly weight: number;
+}
+
+/** A cluster together with the range whose snapshot it came from. */
+export interface RangedCluster extends Cluster {
+  readonly range: HeatmapRange;
+}
+
+export interface ImbalanceAssessment {
+  /** Weighted aggregate in [0, 1]; 0.5 when no weighted range has a significant cluster. */
+  readonly imbalance: number;
+  readonly direction: ImbalanceDirection;
+  /** One entry per input range, in canonical range order. */
+  readonly perRange: readonly RangeImbalance[];
+  /** Largest significant cluster on the direction's side (above for LONG, below for SHORT). */
+  readonly target: RangedCluster | undefined;
+  /** Nearest significant cluster on the other side of the price (where the stop-loss goes beyond). */
+  readonly opposite: RangedCluster | undefined;
+}
+
+/** Imbalance of one pool pair; 0.5 for an empty book. Founder's example: 500M / (500M + 200M) = 0.714… */
+export function imbalanceOf(shortsAboveUsd: number, longsBelowUsd: number): number {
+  const total = shortsAboveUsd + longsBelowUsd;
+  return total > 0 ? shortsAboveUsd / total : 0.5;
+}
+
+/**
+ * Aggregates imbalance over ranges and picks the direction, target and opposite clusters.
+ *
+ * The aggregate is the weighted mean, over ranges with weight > 0 and at least one significant cluster, of
+ * each range's signed balance (S − L)/(S + L), mapped back to [0, 1] as (1 + balance)/2. Each range thus has
+ * its configured say whatever its absolute dollar size (a 30d map holds far more dollars than a 7d one).
+ * Working on the signed balance makes mirroring exact in floating point: swapping the sides negates every
+ * balance bit-for-bit, so the direction flips exactly, and the dead band is applied to the balance.
+ * `refPrice` (the current price) measures the distance to the opposite cluster.
+ */
+export function assessImbalance(
+  ranges: readonly RangeClusters[],
+  refPrice: number,
+  config: ImbalanceConfig = DEFAULT_IMBALANCE_CONFIG,
+): ImbalanceAssessment {
+  const ordered = [...ranges].sort((a, b) => rangeIndex(a.range) - rangeIndex(b.range));
+  const perRange: RangeImbalance[] = [];
+  let weightedBalance = 0;
+  let weightSum = 0;
+  for (const { range, clusters } of ordered) {
+    let shorts = 0;
+    let longs = 0;
+    for (const c of clusters) {
+      if (c.side === 'short') shorts += c.usd;
+      else longs += c.usd;
+    }
+    const rawWeight = config.weights[range] ?? 0;
+    const weight = Number.isFinite(rawWeight) && rawWeight > 0 ? rawWeight : 0;
+    const total = shorts + longs;
+    const rangeImbalance = total > 0 ? shorts / total : undefined;
+    perRange.push({ range, shortsAboveUsd: shorts, longsBelowUsd: longs, imbalance: rangeImbalance, weight });
+    if (weight > 0 && total > 0) {
+      weightedBalance += weight * ((shorts - longs) / total);
+      weightSum += weight;
+    }
+  }
+  const balance = weightSum > 0 ? weightedBalance / weightSum : 0;
+  const imbalance = Math.min(1, Math.max(0, (1 + balance) / 2));
+  const band = 2 * Math.max(0, config.deadBand);
+  const direction: ImbalanceDirection = weightSum === 0 ? 'NONE' : balance > band ? 'LONG' : balance < -band ? 'SHORT' : 'NONE';
+
+  let target: RangedCluster | undefined;
+  let opposite: RangedCluster | undefined;
+  if (direction !== 'NONE') {
+    const targetSide = direction === 'LONG' ? 'short' : 'long';
+    let bestTarget: [Cluster, HeatmapRange] | undefined;
+    let bestOpposite: [Cluster, HeatmapRange] | undefined;
+    for (const { range, clusters } of ordered) {
+      if (!((config.weights[range] ?? 0) > 0)) continue;
+      for (const c of clusters) {
+        if (c.side === targetSide) {
+          if (bestTarget === undefined || betterTarget(c, range, bestTarget[0], bestTarget[1], refPrice)) bestTarget = [c, range];
+        } else if (bestOpposite === undefined || nearer(c, range, bestOpposite[0], bestOpposite[1], refPrice)) {
+          bestOpposite = [c, range];
+        }
+      }
+    }
+    if (bestTarget !== undefined) target = { ...bestTarget[0], range: bestTarget[1] };
+    if (bestOpposite !== undefined) opposite = { ...bestOpposite[0], range: bestOpposite[1] };
+  }
+  return { imbalance, direction, perRange, target, opposite };
+}
+
+function rangeIndex(range: HeatmapRange): number {
+  return HEATMAP_RANGES.indexOf(range);
+}
+
+/** Distance from the price to the cluster's nearest edge. */
+function distance(c: Cluster, refPrice: number): number {
+  return c.side === 'short' ? Math.abs(c.low - refPrice) : Math.abs(refPrice - c.high);
+}
+
+/** Larger USD wins; then the nearer one; then the shorter range; deterministic whatever the input order. */
+function betterTarget(a: Cluster, ra: HeatmapRange, b: Cluster, rb: HeatmapRange, refPrice: number): boolean {
+  if (a.usd !== b.usd) return a.usd > b.usd;
+  const da = distance(a, refPrice);
+  const db = distance(b, refPrice);
+  if (da !== db) return da < db;
+  return rangeIndex(ra) < rangeIndex(rb);
+}
+
+/** Nearer wins; then the larger; then the shorter range. */
+function nearer(a: Cluster, ra: HeatmapRange, b: Cluster, rb: HeatmapRange, refPrice: number): boolean {
+  const da = distance(a, refPrice);
+  const db = distance(b, refPrice);
+  if (da !== db) return da < db;
+  if (a.usd !== b.usd) return a.usd > b.usd;
+  return rangeIndex(ra) < rangeIndex(rb);
+}

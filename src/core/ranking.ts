@@ -1,0 +1,198 @@
+import { DEFAULT_CLUSTER_CONFIG, detectClusters, type Cluster, type ClusterConfig } from './clusters.js';
+import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
+import {
+  assessImbalance,
+  DEFAULT_IMBALANCE_CONFIG,
+  type ImbalanceConfig,
+  type ImbalanceDirection,
+  type RangedCluster,
+  type RangeImbalance,
+} from './imbalance.js';
+import { scoreCoin, type ScoreBreakdown } from './scoring.js';
+import {
+  clusterPctOfTypical,
+  DEFAULT_SIGNIFICANCE_CONFIG,
+  significanceThresholdUsd,
+  staticThresholdUsd,
+  type SignificanceConfig,
+  type TypicalSize,
+} from './thresholds.js';
+
+/**
+ * Per-coin evaluation (heatmaps → clusters → imbalance → score) and the pure ranking of all coins.
+ * The RankerActor calls `evaluateCoin` for every coin and `rankCoins` on the results; both are pure, so a
+ * replay ranks exactly as the live run did.
+ */
+
+export interface EvaluationConfig {
+  readonly cluster: ClusterConfig;
+  readonly significance: SignificanceConfig;
+  readonly imbalance: ImbalanceConfig;
+  /** Per-coin significance overrides in USD, keyed by base coin (`BTC`). */
+  readonly overridesUsd: Readonly<Record<string, number>>;
+}
+
+export const DEFAULT_EVALUATION_CONFIG: EvaluationConfig = {
+  cluster: DEFAULT_CLUSTER_CONFIG,
+  significance: DEFAULT_SIGNIFICANCE_CONFIG,
+  imbalance: DEFAULT_IMBALANCE_CONFIG,
+  overridesUsd: {},
+};
+
+export interface CoinEvaluationInput {
+  readonly symbol: string;
+  /** Latest snapshot per range (one per range; a later duplicate of a range replaces an earlier one). */
+  readonly snapshots: readonly HeatmapSnapshot[];
+  /** Current price, used for distances to clusters. */
+  readonly refPrice: number;
+  readonly nowMs: number;
+  readonly marketCapUsd: number | undefined;
+  readonly typicalSize: (range: HeatmapRange) => TypicalSize | undefined;
+  /** Historical success rate of the setup for this coin, in [0, 1]. */
+  readonly successRate: number;
+}
+
+export interface RangeEvaluation extends RangeImbalance {
+  readonly thresholdUsd: number;
+  /** Significant clusters of this range, ascending price. */
+  readonly clusters: readonly Cluster[];
+  readonly fetchedAt: number;
+  readonly ageMs: number;
+  readonly source: HeatmapSnapshot['source'];
+}
+
+export interface CoinAssessment {
+  readonly symbol: string;
+  readonly direction: ImbalanceDirection;
+  readonly imbalance: number;
+  readonly score: number;
+  readonly scoreBreakdown: ScoreBreakdown;
+  /** Target cluster as % of the typical cluster size of its range (unrounded). */
+  readonly clusterPct: number;
+  readonly target: RangedCluster | undefined;
+  readonly opposite: RangedCluster | undefined;
+  readonly ranges: readonly RangeEvaluation[];
+  /** `fetchedAt` of each range's snapshot, so ages can be recomputed when a signal fires. */
+  readonly heatmapFetchedAt: Readonly<Partial<Record<HeatmapRange, number>>>;
+  readonly evaluatedAtMs: number;
+}
+
+/**
+ * Evaluates one coin. Significance per range uses the override, else the learned typical size, else the
+ * static tier (see `significanceThresholdUsd`). Cluster % compares the target with the learned typical size of
+ * its range, or with the static tier while nothing has been learned yet.
+ */
+export function evaluateCoin(
+  input: CoinEvaluationInput,
+  config: EvaluationConfig = DEFAULT_EVALUATION_CONFIG,
+): CoinAssessment {
+  const byRange = new Map<HeatmapRange, HeatmapSnapshot>();
+  for (const s of input.snapshots) byRange.set(s.range, s);
+  const perRange = new Map<HeatmapRange, { snapshot: HeatmapSnapshot; thresholdUsd: number; clusters: Cluster[] }>();
+  for (const [range, snapshot] of byRange) {
+    const thresholdUsd = significanceThresholdUsd(
+      input.symbol,
+      input.marketCapUsd,
+      input.typicalSize(range),
+      config.overridesUsd,
+      config.significance,
+    );
+    const clusters = detectClusters(snapshot.levels, snapshot.refPrice, config.cluster).filter((c) => c.usd >= thresholdUsd);
+    perRange.set(range, { snapshot, thresholdUsd, clusters });
+  }
+  const assessment = assessImbalance(
+    [...perRange].map(([range, r]) => ({ range, clusters: r.clusters })),
+    input.refPrice,
+    config.imbalance,
+  );
+  let clusterPct = 0;
+  if (assessment.target !== undefined) {
+    const typical = input.typicalSize(assessment.target.range);
+    const learned = typical !== undefined && typical.samples >= config.significance.minSamples && typical.usd > 0;
+    const typicalUsd = learned ? typical.usd : staticThresholdUsd(input.symbol, input.marketCapUsd, config.overridesUsd);
+    clusterPct = clusterPctOfTypical(assessment.target.usd, typicalUsd);
+  }
+  const scoreBreakdown = scoreCoin({
+    imbalance: assessment.imbalance,
+    direction: assessment.direction,
+    clusterPct,
+    successRate: input.successRate,
+  });
+  const heatmapFetchedAt: Partial<Record<HeatmapRange, number>> = {};
+  const ranges: RangeEvaluation[] = assessment.perRange.map((ri) => {
+    const r = perRange.get(ri.range);
+    if (r === undefined) throw new Error(`evaluateCoin: range ${ri.range} vanished`);
+    heatmapFetchedAt[ri.range] = r.snapshot.fetchedAt;
+    return {
+      ...ri,
+      thresholdUsd: r.thresholdUsd,
+      clusters: r.clusters,
+      fetchedAt: r.snapshot.fetchedAt,
+      ageMs: heatmapAgeMs(r.snapshot, input.nowMs),
+      source: r.snapshot.source,
+    };
+  });
+  return {
+    symbol: input.symbol,
+    direction: assessment.direction,
+    imbalance: assessment.imbalance,
+    score: scoreBreakdown.score,
+    scoreBreakdown,
+    clusterPct,
+    target: assessment.target,
+    opposite: assessment.opposite,
+    ranges,
+    heatmapFetchedAt,
+    evaluatedAtMs: input.nowMs,
+  };
+}
+
+/** The minimum a ranking needs from each coin. */
+export interface RankableCoin {
+  readonly symbol: string;
+  readonly score: number;
+  readonly direction: ImbalanceDirection;
+}
+
+export interface RankingConfig {
+  /** How many coins to keep (the published leaderboard). */
+  readonly topN: number;
+  /** How many of the kept coins to arm triggers on. */
+  readonly armedK: number;
+}
+
+export const DEFAULT_RANKING_CONFIG: RankingConfig = { topN: 10, armedK: 3 };
+
+export interface Ranking<T extends RankableCoin> {
+  /** Every coin, best first. */
+  readonly ranked: readonly T[];
+  /** The first `topN` of `ranked`. */
+  readonly top: readonly T[];
+  /** The first `armedK` coins of `top` that have a direction (a NONE coin cannot trigger). Always ⊆ top. */
+  readonly armed: readonly T[];
+}
+
+/**
+ * Sorts coins by score (descending; a NaN score ranks last) and breaks ties by symbol in code-unit order, so
+ * the result does not depend on input order or locale. A symbol appearing twice is a caller bug and throws.
+ */
+export function rankCoins<T extends RankableCoin>(
+  coins: readonly T[],
+  config: RankingConfig = DEFAULT_RANKING_CONFIG,
+): Ranking<T> {
+  const seen = new Set<string>();
+  for (const c of coins) {
+    if (seen.has(c.symbol)) throw new Error(`rankCoins: duplicate symbol ${c.symbol}`);
+    seen.add(c.symbol);
+  }
+  const key = (c: T): number => (Number.isNaN(c.score) ? -Infinity : c.score);
+  const ranked = [...coins].sort((a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    if (ka !== kb) return kb > ka ? 1 : -1;
+    return a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0;
+  });
+  const top = ranked.slice(0, Math.max(0, Math.floor(config.topN)));
+  const armed = top.filter((c) => c.direction !== 'NONE').slice(0, Math.max(0, Math.floor(config.armedK)));
+  return { ranked, top, armed };
+}
