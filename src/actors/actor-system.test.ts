@@ -101,6 +101,21 @@ describe('ActorSystem', () => {
     expect(ref.stats()).toMatchObject({ received: 3, processed: 2, conflated: 1, queued: 0 });
   });
 
+  it('adaptive drain handles the budget inline, then queues and conflates the rest of the turn', () => {
+    const clock = new VirtualClock(0);
+    const turns: (() => void)[] = [];
+    const sys = new ActorSystem<never>({ clock, drain: { mode: 'adaptive', inlineBudget: 2, schedule: (d) => turns.push(d) } });
+    const ref = sys.spawn('a', summing);
+    for (const n of [1, 2, 3, 4, 5]) ref.tell({ kind: 'data', key: 'x', n });
+    ref.tell({ kind: 'cmd', n: 100 });
+    expect(ref.peek()!.seen).toEqual([1, 2]);
+    for (const turn of turns.splice(0)) turn();
+    expect(ref.peek()!.seen).toEqual([1, 2, 12, 100]);
+    expect(ref.stats()).toMatchObject({ received: 6, processed: 4, conflated: 2, queued: 0 });
+    ref.tell({ kind: 'cmd', n: 7 });
+    expect(ref.peek()!.seen).toEqual([1, 2, 12, 100, 7]);
+  });
+
   it('supervision: a throwing actor is restarted then stopped; other actors keep running', () => {
     fc.assert(
       fc.property(

@@ -54,10 +54,16 @@ export interface ActorRef<M, S = unknown> {
 
 /**
  * How drains are scheduled. `sync` processes every message before `tell` returns (replay and tests: output
- * does not depend on how input was chunked). `deferred` asks the edge to call `drain` soon (live: setImmediate),
- * which lets bursts conflate.
+ * does not depend on how input was chunked). `deferred` asks the edge to call `drain` soon (setImmediate),
+ * which lets every burst conflate but makes each frame wait for the rest of its I/O batch. `adaptive` (live)
+ * handles up to `inlineBudget` messages per turn of the event loop inline, like `sync`, and queues the rest
+ * for a deferred, conflating drain: low latency while the engine keeps up, conflation when a burst (a
+ * reconnect's snapshot storm, a stall) would otherwise build a backlog.
  */
-export type DrainMode = { readonly mode: 'sync' } | { readonly mode: 'deferred'; readonly schedule: (drain: () => void) => void };
+export type DrainMode =
+  | { readonly mode: 'sync' }
+  | { readonly mode: 'deferred'; readonly schedule: (drain: () => void) => void }
+  | { readonly mode: 'adaptive'; readonly schedule: (drain: () => void) => void; readonly inlineBudget: number };
 
 export interface ActorSystemOptions<O> {
   readonly clock: Clock;
@@ -94,6 +100,7 @@ export class ActorSystem<O> {
   private readyHead = 0;
   private draining = false;
   private drainRequested = false;
+  private inlineThisTurn = 0;
   private readonly supervision: SupervisionPolicy;
   deadLetters = 0;
 
@@ -183,7 +190,8 @@ export class ActorSystem<O> {
       this.deadLetters++;
       return;
     }
-    if (this.opts.drain.mode === 'sync' && !this.draining && cell.mailbox.size === 0) {
+    const drain = this.opts.drain;
+    if (!this.draining && cell.mailbox.size === 0 && (drain.mode === 'sync' || (drain.mode === 'adaptive' && this.takeInlineSlot(drain)))) {
       // Fast path: nothing queued anywhere, so run-to-completion order is kept by handling it right here.
       cell.mailbox.counters.received++;
       this.draining = true;
@@ -200,13 +208,25 @@ export class ActorSystem<O> {
       cell.scheduled = true;
       this.ready.push(cell);
     }
-    const drain = this.opts.drain;
     if (drain.mode === 'sync') {
       this.drain();
     } else if (!this.draining && !this.drainRequested) {
       this.drainRequested = true;
       drain.schedule(() => this.drain());
     }
+  }
+
+  /** Adaptive mode: one more inline message this turn? The first one arms the end-of-turn reset. */
+  private takeInlineSlot(drain: { readonly schedule: (drain: () => void) => void; readonly inlineBudget: number }): boolean {
+    if (this.inlineThisTurn === 0) {
+      drain.schedule(() => {
+        this.inlineThisTurn = 0;
+        this.drain();
+      });
+    }
+    if (this.inlineThisTurn >= drain.inlineBudget) return false;
+    this.inlineThisTurn++;
+    return true;
   }
 
   private runCell<S, M>(cell: Cell<S, M, O>): void {

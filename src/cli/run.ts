@@ -60,7 +60,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     ? undefined
     : new Engine({
         clock,
-        drain: { mode: 'deferred', schedule: (drain) => setImmediate(drain) },
+        // Inline while the engine keeps up; past 512 frames in one event-loop turn, queue and conflate.
+        drain: { mode: 'adaptive', inlineBudget: 512, schedule: (drain) => setImmediate(drain) },
         symbol: {
           horizonSec: config.windowHorizonSec,
           spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
