@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Clock } from '../../src/core/clock.js';
+import { PG_URL } from './services.js';
+
+/** A throwaway database on the test server, so storage test files can run in parallel. */
+export interface TestDatabase {
+  readonly name: string;
+  readonly url: string;
+  /** URL of the same database through another host/port (e.g. a TcpProxy). */
+  urlVia(host: string, port: number): string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `ws_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(PG_URL);
+  url.pathname = `/${name}`;
+  return {
+    name,
+    url: url.toString(),
+    urlVia(host: string, port: number): string {
+      const u = new URL(url.toString());
+      u.hostname = host;
+      u.port = String(port);
+      return u.toString();
+    },
+    async drop(): Promise<void> {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/** Wall-clock `Clock` for tests that need timers to fire on their own (the lead's LiveClock lives in main). */
+export function wallClock(): Clock & { cancelAll(): void } {
+  const timers = new Map<string, NodeJS.Timeout>();
+  return {
+    now: () => Date.now(),
+    setTimer(name, fireAtMs, callback) {
+      const old = timers.get(name);
+      if (old) clearTimeout(old);
+      timers.set(
+        name,
+        setTimeout(() => {
+          timers.delete(name);
+          callback(Date.now());
+        }, Math.max(0, fireAtMs - Date.now())),
+      );
+    },
+    cancelTimer(name) {
+      const t = timers.get(name);
+      if (!t) return false;
+      clearTimeout(t);
+      return timers.delete(name);
+    },
+    cancelAll() {
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
