@@ -42,6 +42,7 @@ async function get(port: number, p: string): Promise<{ status: number; body: str
 
 function daemonConfig(wsUrl: string, restUrl: string, extra: Record<string, string> = {}) {
   return loadConfig({
+    DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-daemon-data-')),
     BYBIT_WS_URL: wsUrl,
     BYBIT_REST_URL: restUrl,
     HTTP_PORT: '0',

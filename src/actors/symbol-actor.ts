@@ -6,7 +6,8 @@ import { SymbolWindows, emptyFeatures } from '../core/symbol-windows.js';
 import type { ActorBehavior } from './actor-system.js';
 import type { Conflation } from './mailbox.js';
 
-export type SymbolActorOutput = SpikeDetected | MinuteBarClosed;
+/** What a symbol actor emits: spikes, closed minute bars, and realized liquidations it has folded in (for storage). */
+export type SymbolActorOutput = SpikeDetected | MinuteBarClosed | LiquidationsOccurred;
 
 export interface SymbolActorConfig {
   readonly horizonSec: number;
@@ -110,6 +111,7 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         case 'liquidations':
           state.liquidationFrames++;
           state.windows.onLiquidations(msg.tsEvent, msg.longUsd, msg.shortUsd);
+          ctx.emit(msg);
           break;
       }
       state.lastTsInit = msg.tsInit;

@@ -7,6 +7,10 @@ import { createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { replayTape } from './replay.js';
 import { startDaemon } from './run.js';
+import { dbLog } from './storage.js';
+import { openDatabase } from '../sinks/db/database.js';
+import { migrate } from '../sinks/db/migrator.js';
+import path from 'node:path';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
 
 interface Command {
@@ -27,6 +31,7 @@ commands:
   record     write raw Bybit frames to rotating compressed tapes
   replay     play tapes through the engine on a virtual clock and print a summary
   simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
+  migrate    apply pending schema/ migrations to DATABASE_URL (or the embedded store) and exit
 
 'whalestack <command> --help' describes each command. Configuration comes from the environment
 (see README); --config <file.json> adds a JSON file with the same names (secrets only from the environment).`;
@@ -149,6 +154,32 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
         process.stdout.write(`${lines.join('\n')}\n`);
       }
       return summary.records === 0 ? 1 : 0;
+    },
+  },
+  migrate: {
+    usage: `usage: whalestack migrate [--config <file.json>]
+
+Applies pending migrations from schema/ in order, each in its own transaction, recording a checksum of each
+file; refuses to run if an applied file was edited. Uses DATABASE_URL, or the embedded PGlite store under
+DATA_DIR when it is unset. TimescaleDB features (hypertables, compression, retention, hourly aggregate) are
+enabled when the extension is available and reported as skipped otherwise. 'run' migrates on start too.`,
+    options: CONFIG_OPTION,
+    async run(values, _pos, env) {
+      const config = configOrExit(env, values.config as string | undefined);
+      const log = createLogger(config.logLevel);
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
+      try {
+        const report = await migrate(db, { log: dbLog(log) });
+        process.stdout.write(
+          `migrations: ${report.applied.length} applied now, ${report.skipped.length} TimescaleDB-only skipped; timescaledb ${report.timescaledb.available ? 'enabled' : `not available (${report.timescaledb.reason ?? 'plain PostgreSQL'})`}\n`,
+        );
+        return 0;
+      } catch (err) {
+        process.stderr.write(`whalestack migrate: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
+      } finally {
+        await db.close();
+      }
     },
   },
   simulate: {

@@ -12,6 +12,7 @@ import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
 import { Engine } from './engine.js';
 import { LiveClock } from './live-clock.js';
+import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -25,6 +26,7 @@ export interface Daemon {
   readonly engine: Engine | undefined;
   readonly stream: BybitStream;
   readonly tape: TapeWriter | undefined;
+  readonly storage: Storage | undefined;
   /** Clean shutdown: stop sources, flush the tape, close the server. */
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         },
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+          if (storage !== undefined) writeEngineOutput(storage.writer, event);
         },
         onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
         onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
@@ -104,6 +107,9 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     actors: () => engine?.system.stats() ?? [],
     outputs: () => ({ ...(engine?.outputs ?? {}) }),
   });
+
+  const storage = opts.recordOnly ? undefined : await openStorage(config, log, clock, metrics.registry);
+  storage?.migrated.catch((err: unknown) => log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'migrations refused; fix the schema files'));
 
   let tape: TapeWriter | undefined;
   if (opts.recordDir !== undefined) {
@@ -176,6 +182,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   } catch (err) {
     await stream.close();
     await tape?.close();
+    await storage?.close();
     throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
   }
   log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
@@ -187,12 +194,15 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     engine,
     stream,
     tape,
+    storage,
     close() {
       closing ??= (async () => {
         watcher.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();
         await tape?.close();
+        // Everything the actors emitted is already enqueued; close() flushes it (or journals it if the DB is down).
+        await storage?.close();
         await server.close();
         clock.cancelAll();
       })();
