@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { WebsocketClient } from 'bybit-api';
 import WebSocket from 'ws';
 import { BybitConnection } from '../src/streams/bybit-connection.js';
-import { realTimeClock } from '../test/support/fake-bybit-ws.js';
+import { LiveClock } from '../src/cli/live-clock.js';
 
 const TOPIC = 'tickers.BTCUSDT';
 
@@ -153,7 +153,7 @@ const rawClient =
   };
 
 const connectionClient: ClientFactory = (url, onFrame) => {
-  const clock = realTimeClock();
+  const clock = new LiveClock();
   const conn = new BybitConnection({ id: 'bench-1', url, topics: [TOPIC], clock, random: Math.random, onFrame });
   conn.start();
   return async () => {
@@ -221,8 +221,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   const frames = Number(process.env.BENCH_FRAMES ?? 200_000);
   benchWsClientOverhead({ frames }).then(
     (figures) => {
-      console.log('ws-client-overhead');
-      for (const [k, v] of Object.entries(figures)) console.log(`  ${k}: ${v}`);
+      console.log(JSON.stringify(figures, null, 2));
       process.exit(0);
     },
     (err: unknown) => {
