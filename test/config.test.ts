@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/cli/config.js';
+import { readFileSync } from 'node:fs';
+import { CONFIG_KEYS, ConfigError, loadConfig } from '../src/cli/config.js';
 import { createLogger } from '../src/sinks/logger.js';
 
 function problemsOf(env: Record<string, string>, file?: string): string[] {
@@ -86,5 +87,10 @@ describe('config', () => {
     expect(out).not.toContain('telegram-secret');
     expect(out).not.toContain('pw-secret');
     expect(out).toContain('[redacted]');
+  });
+
+  it('every setting is documented in the README configuration table', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const key of CONFIG_KEYS) expect(readme, key).toContain(`\`${key}\``);
   });
 });
