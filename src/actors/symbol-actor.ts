@@ -1,17 +1,27 @@
+import { CoinLiquidity, DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../core/coin-liquidity.js';
 import type { LiquidationsOccurred, MarketEvent, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
+import { DEFAULT_TRIGGER_CONFIG, SignalTrigger, type ArmedSetup, type TriggerConfig } from '../core/trigger.js';
 import type { SymbolFeatures } from '../core/features.js';
 import { MinuteBarBuilder } from '../core/minute-bar.js';
 import { SpikeDetector, spikeReasonNames, type SpikeThresholds } from '../core/spike-detector.js';
 import { SymbolWindows, emptyFeatures } from '../core/symbol-windows.js';
 import type { ActorBehavior } from './actor-system.js';
 import type { Conflation } from './mailbox.js';
+import { nextGridTime, phaseOf, RANKER_ID, type CoinEvaluated, type SignalRaised, type SymbolMessage } from './messages.js';
 
-/** What a symbol actor emits: spikes, closed minute bars, and realized liquidations it has folded in (for storage). */
-export type SymbolActorOutput = SpikeDetected | MinuteBarClosed | LiquidationsOccurred;
+/**
+ * What a symbol actor emits: spikes, closed minute bars, realized liquidations it has folded in (for storage),
+ * its periodic liquidation evaluation, and signals.
+ */
+export type SymbolActorOutput = SpikeDetected | MinuteBarClosed | LiquidationsOccurred | CoinEvaluated | SignalRaised;
 
 export interface SymbolActorConfig {
   readonly horizonSec: number;
   readonly spike: SpikeThresholds;
+  readonly liquidity?: CoinLiquidityConfig;
+  readonly trigger?: TriggerConfig;
+  /** How often each coin re-scores its heatmaps; phases are spread per symbol on the epoch grid. Default 5 min. */
+  readonly evaluateIntervalMs?: number;
 }
 
 /** Everything one symbol knows; read by `GET /symbols/:symbol` through `describeSymbol`. */
@@ -28,6 +38,12 @@ export interface SymbolState {
   liquidationFrames: number;
   spikes: number;
   lastSpike: SpikeDetected | undefined;
+  readonly liquidity: CoinLiquidity;
+  readonly trigger: SignalTrigger;
+  armed: ArmedSetup | undefined;
+  evaluationArmed: boolean;
+  lastEvaluation: CoinEvaluated | undefined;
+  signals: number;
 }
 
 const second = (ts: number) => Math.floor(ts / 1000);
@@ -58,9 +74,9 @@ function mergeLiquidations(a: LiquidationsOccurred, b: LiquidationsOccurred): Li
  * full state); trades and liquidations of the same exchange second are summed, which leaves every window
  * unchanged. The merged message keeps the older `tsInit`, so measured latency includes the time spent queued.
  */
-export const symbolConflation: Conflation<MarketEvent> = {
+export const symbolConflation: Conflation<SymbolMessage> = {
   key(msg) {
-    return msg.kind;
+    return msg.kind === 'ticker' || msg.kind === 'trades' || msg.kind === 'liquidations' ? msg.kind : undefined;
   },
   merge(queued, incoming) {
     if (queued.kind === 'ticker' && incoming.kind === 'ticker') return { ...incoming, tsInit: queued.tsInit };
@@ -74,7 +90,10 @@ export const symbolConflation: Conflation<MarketEvent> = {
  * One actor per symbol: rolling windows, features, spike detection and minute bars. The hot path (one ticker or
  * trade) is O(1) and allocates nothing unless it emits.
  */
-export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolState, MarketEvent, SymbolActorOutput> {
+export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolState, SymbolMessage, SymbolActorOutput> {
+  const evaluateIntervalMs = config.evaluateIntervalMs ?? 300_000;
+  const triggerConfig = config.trigger ?? DEFAULT_TRIGGER_CONFIG;
+  const liquidityConfig = config.liquidity ?? DEFAULT_COIN_LIQUIDITY_CONFIG;
   return {
     kind: 'symbol',
     mailboxCapacity: 64,
@@ -93,24 +112,47 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         liquidationFrames: 0,
         spikes: 0,
         lastSpike: undefined,
+        liquidity: new CoinLiquidity(symbol, liquidityConfig),
+        trigger: new SignalTrigger(triggerConfig),
+        armed: undefined,
+        evaluationArmed: false,
+        lastEvaluation: undefined,
+        signals: 0,
       };
     },
     receive(state, msg, ctx) {
       let bar: MinuteBarClosed | undefined;
       switch (msg.kind) {
+        case 'heatmap':
+          state.liquidity.onExternalSnapshot(msg.snapshot);
+          evaluate(state, ctx.clock.now(), true, ctx);
+          return state;
+        case 'evaluate':
+          evaluate(state, msg.atMs, msg.refresh, ctx);
+          if (!msg.refresh) ctx.setTimer('evaluate', msg.atMs + evaluateIntervalMs, { kind: 'evaluate', atMs: msg.atMs + evaluateIntervalMs, refresh: false });
+          return state;
+        case 'arm':
+          state.armed = msg.setup;
+          return state;
+        case 'disarm':
+          state.armed = undefined;
+          return state;
         case 'ticker':
           state.tickers++;
+          state.liquidity.onTicker(msg);
           state.windows.onTicker(msg.tsEvent, msg.lastPrice, msg.markPrice, msg.openInterest, msg.openInterestValue);
           bar = state.bars.onTicker(msg.tsEvent, msg.lastPrice, msg.openInterest, msg.openInterestValue, msg.fundingRate);
           break;
         case 'trades':
           state.tradeFrames++;
+          state.liquidity.onTrades(msg);
           state.windows.onTrades(msg.tsEvent, msg.buyQty, msg.sellQty, msg.buyTurnoverUsd, msg.sellTurnoverUsd);
           bar = state.bars.onTrades(msg.tsEvent, msg.count, msg.buyQty, msg.sellQty, msg.buyTurnoverUsd, msg.sellTurnoverUsd);
           break;
         case 'liquidations':
           state.liquidationFrames++;
           state.windows.onLiquidations(msg.tsEvent, msg.longUsd, msg.shortUsd);
+          state.liquidity.onLiquidations(msg);
           ctx.emit(msg);
           break;
       }
@@ -134,10 +176,32 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         state.spikes++;
         state.lastSpike = spike;
         ctx.emit(spike);
+        // A spike moves the levels: re-score now (the CoinGlass refresh is requested by the edge on this event).
+        evaluate(state, ctx.clock.now(), true, ctx);
+      }
+      if (state.armed !== undefined) {
+        const outcome = state.trigger.evaluate(state.armed, f, msg.tsInit);
+        if (outcome.fired) {
+          state.signals++;
+          ctx.emit({ kind: 'signal', signal: outcome.signal, emittedAt: ctx.clock.now() });
+        }
+      }
+      if (!state.evaluationArmed) {
+        state.evaluationArmed = true;
+        const at = nextGridTime(ctx.clock.now(), evaluateIntervalMs, phaseOf(state.symbol, evaluateIntervalMs));
+        ctx.setTimer('evaluate', at, { kind: 'evaluate', atMs: at, refresh: false });
       }
       return state;
     },
   };
+}
+
+function evaluate(state: SymbolState, atMs: number, refresh: boolean, ctx: { emit(e: SymbolActorOutput): void; tell(target: string, msg: unknown): void }): void {
+  const result = state.liquidity.evaluate(atMs);
+  if (result === undefined) return;
+  state.lastEvaluation = { kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment };
+  ctx.emit(state.lastEvaluation);
+  ctx.tell(RANKER_ID, { kind: 'assessed', assessment: result.assessment, refresh });
 }
 
 const finiteOrNull = (n: number) => (Number.isFinite(n) ? n : null);
@@ -146,9 +210,25 @@ const finiteOrNull = (n: number) => (Number.isFinite(n) ? n : null);
 export function describeSymbol(state: SymbolState): Record<string, unknown> {
   const features: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(state.features)) features[k] = typeof v === 'number' ? finiteOrNull(v) : v;
+  const a = state.lastEvaluation?.assessment;
   return {
     symbol: state.symbol,
     features,
+    liquidation:
+      a === undefined
+        ? null
+        : {
+            evaluatedAt: a.evaluatedAtMs,
+            direction: a.direction,
+            imbalance: finiteOrNull(a.imbalance),
+            score: finiteOrNull(a.score),
+            clusterPct: finiteOrNull(a.clusterPct),
+            target: a.target ?? null,
+            opposite: a.opposite ?? null,
+            ranges: a.ranges.map((r) => ({ range: r.range, source: r.source, ageMs: r.ageMs, thresholdUsd: r.thresholdUsd, clusters: r.clusters })),
+          },
+    armed: state.armed !== undefined,
+    signals: state.signals,
     counts: { tickers: state.tickers, tradeFrames: state.tradeFrames, liquidationFrames: state.liquidationFrames, spikes: state.spikes },
     lastSpike: state.lastSpike ?? null,
     lastTsInit: finiteOrNull(state.lastTsInit),

@@ -1,15 +1,20 @@
 import { ActorSystem, type ActorRef, type DrainMode, type SystemEvent } from '../actors/actor-system.js';
+import { RANKER_ID, symbolActorId, type RankerMessage, type RankingUpdated, type SymbolMessage } from '../actors/messages.js';
+import { rankerActor, type RankerConfig, type RankerState } from '../actors/ranker-actor.js';
 import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
 import type { Clock } from '../core/clock.js';
 import type { MarketEvent } from '../core/events.js';
+import type { HeatmapSnapshot } from '../core/heatmap.js';
+import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
 import { BybitDecoder, type BadFrameReason } from '../streams/bybit-decoder.js';
 
-export type EngineOutput = SymbolActorOutput;
+export type EngineOutput = SymbolActorOutput | RankingUpdated;
 
 export interface EngineOptions {
   readonly clock: Clock;
   readonly drain: DrainMode;
   readonly symbol: SymbolActorConfig;
+  readonly ranker?: RankerConfig;
   readonly onOutput?: (event: EngineOutput) => void;
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
   readonly onSystemEvent?: (event: SystemEvent) => void;
@@ -25,15 +30,11 @@ export class Engine {
   readonly decoder: BybitDecoder;
   readonly system: ActorSystem<EngineOutput>;
   readonly outputs: Record<string, number> = {};
-  private readonly refs = new Map<string, ActorRef<MarketEvent, SymbolState>>();
+  private readonly refs = new Map<string, ActorRef<SymbolMessage, SymbolState>>();
+  private readonly ranker: ActorRef<RankerMessage, RankerState>;
   private readonly behavior;
   private readonly route = (event: MarketEvent): void => {
-    let ref = this.refs.get(event.symbol);
-    if (ref === undefined) {
-      ref = this.system.spawn(`symbol:${event.symbol}`, this.behavior);
-      this.refs.set(event.symbol, ref);
-    }
-    ref.tell(event);
+    this.actorFor(event.symbol).tell(event);
   };
 
   constructor(private readonly opts: EngineOptions) {
@@ -49,6 +50,30 @@ export class Engine {
       onSystemEvent: opts.onSystemEvent,
       onLatency: opts.onLatency,
     });
+    this.ranker = this.system.spawn(RANKER_ID, rankerActor(opts.ranker ?? { ...DEFAULT_RANKING_CONFIG, intervalMs: 300_000 }));
+    this.ranker.tell({ kind: 'start' });
+  }
+
+  private actorFor(symbol: string): ActorRef<SymbolMessage, SymbolState> {
+    let ref = this.refs.get(symbol);
+    if (ref === undefined) {
+      ref = this.system.spawn(symbolActorId(symbol), this.behavior);
+      this.refs.set(symbol, ref);
+    }
+    return ref;
+  }
+
+  /** Hands an external heatmap snapshot (CoinGlass) to its coin; only for symbols the market stream knows. */
+  heatmap(snapshot: HeatmapSnapshot): boolean {
+    const ref = this.refs.get(snapshot.symbol);
+    if (ref === undefined) return false;
+    ref.tell({ kind: 'heatmap', snapshot });
+    return true;
+  }
+
+  /** The last ranking pass (top coins, armed), or undefined before the first. */
+  rankings(): RankingUpdated | undefined {
+    return this.ranker.peek()?.last;
   }
 
   /** Feeds one raw frame received at `tsInit`. */

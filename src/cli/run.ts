@@ -174,7 +174,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         registry: metrics.registry,
         readiness,
         symbol: (symbol) => engine?.describe(symbol),
-        extra: { '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }) },
+        extra: {
+          '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }),
+          '/rankings': () => engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
+        },
       },
       config.httpPort,
       config.httpHost,

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
+import type { CoinEvaluated, RankingUpdated, SignalRaised } from '../actors/messages.js';
 import type { LiquidationsOccurred, MinuteBarClosed, SpikeDetected } from '../core/events.js';
+import { planSignalPrices } from '../core/trade-plan.js';
 import { BatchWriter } from '../sinks/db/batch-writer.js';
 import { openDatabase, type Database, type DbLogFn } from '../sinks/db/database.js';
 import { migrate } from '../sinks/db/migrator.js';
@@ -70,7 +72,10 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
 }
 
 /** Rows for what the engine emits; pure mapping, so replay and live write the same rows. */
-export function writeEngineOutput(writer: BatchWriter, event: MinuteBarClosed | SpikeDetected | LiquidationsOccurred): void {
+export function writeEngineOutput(
+  writer: BatchWriter,
+  event: MinuteBarClosed | SpikeDetected | LiquidationsOccurred | CoinEvaluated | RankingUpdated | SignalRaised,
+): void {
   switch (event.kind) {
     case 'bar':
       writer.enqueue('market_bars_1m', {
@@ -121,5 +126,75 @@ export function writeEngineOutput(writer: BatchWriter, event: MinuteBarClosed | 
         writer.enqueue('liquidations', { tsMs: item.tsEvent, symbol: event.symbol, side: item.side, price: item.price, qty: item.qty, usd: item.usd, seq }),
       );
       return;
+    case 'evaluated':
+      for (const snap of event.snapshots) {
+        writer.enqueue('liquidation_data_raw', {
+          symbol: snap.symbol,
+          range: snap.range,
+          source: snap.source,
+          refPrice: snap.refPrice,
+          fetchedAtMs: snap.fetchedAt,
+          levelPrices: snap.levels.map((l) => l.priceUsd),
+          levelUsd: snap.levels.map((l) => l.usd),
+          levelSides: snap.levels.map((l) => l.side),
+        });
+      }
+      for (const r of event.assessment.ranges) {
+        const ref = event.snapshots.find((snap) => snap.range === r.range)?.refPrice ?? NaN;
+        for (const c of r.clusters) {
+          writer.enqueue('liquidation_clusters', {
+            detectedAtMs: event.atMs,
+            symbol: event.symbol,
+            range: r.range,
+            source: r.source,
+            side: c.side,
+            priceLow: c.low,
+            priceHigh: c.high,
+            centerPrice: c.centre,
+            totalUsd: c.usd,
+            levelCount: c.levelCount,
+            refPrice: ref,
+            distancePct: ((c.centre - ref) / ref) * 100,
+            significant: true,
+          });
+        }
+      }
+      return;
+    case 'ranking':
+      for (const c of event.top) {
+        if (c.direction === 'NONE' || !Number.isFinite(c.score)) continue;
+        writer.enqueue('coin_rankings', {
+          rankedAtMs: event.rankedAt,
+          symbol: c.symbol,
+          rank: c.rank,
+          score: c.score,
+          imbalance: c.imbalance,
+          clusterSizePct: Number.isFinite(c.clusterPct) ? c.clusterPct : 0,
+          successRate: c.successRate,
+          direction: c.direction === 'LONG' ? 'long' : 'short',
+          armed: event.armed.includes(c.symbol),
+        });
+      }
+      return;
+    case 'signal': {
+      const s = event.signal;
+      const plan = planSignalPrices(s);
+      if (plan === undefined) return;
+      writer.enqueue('signals', {
+        signalId: `${s.symbol}-${Math.round(s.tsInit)}`,
+        tsMs: Math.round(s.tsInit),
+        symbol: s.symbol,
+        direction: s.direction === 'LONG' ? 'long' : 'short',
+        range: plan.range,
+        score: s.score,
+        imbalance: s.imbalance,
+        entryPrice: plan.entryPrice,
+        stopLossPrice: plan.stopLossPrice,
+        takeProfitPrice: plan.takeProfitPrice,
+        targetClusterUsd: s.target?.usd ?? 0,
+        reason: `OI15m ${s.features.oiChangePct15m.toFixed(2)}% vol ${s.features.volumeRatio5m.toFixed(2)}x price5m ${s.features.priceChangePct5m.toFixed(2)}%`,
+      });
+      return;
+    }
   }
 }

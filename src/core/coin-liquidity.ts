@@ -1,0 +1,113 @@
+import type { LiquidationsOccurred, TickerUpdated, TradesPrinted } from './events.js';
+import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
+import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type LiquidationEstimatorConfig } from './liquidation-estimator.js';
+import { DEFAULT_EVALUATION_CONFIG, evaluateCoin, type CoinAssessment, type EvaluationConfig } from './ranking.js';
+import { TypicalClusterSizes } from './thresholds.js';
+
+export interface CoinLiquidityConfig {
+  /** Ranges evaluated (snapshots kept and scored); signal weights live in `evaluation.imbalance.weights`. */
+  readonly ranges: readonly HeatmapRange[];
+  /** A CoinGlass snapshot older than this loses to the own estimate for its range. */
+  readonly maxExternalAgeMs: number;
+  /** Prior success rate of the setup per coin until pattern statistics exist. */
+  readonly successRatePrior: number;
+  readonly evaluation: EvaluationConfig;
+  readonly estimator: LiquidationEstimatorConfig;
+}
+
+export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
+  ranges: ['12h', '24h', '7d', '14d', '30d'],
+  maxExternalAgeMs: 10 * 60_000,
+  successRatePrior: 0.5,
+  evaluation: DEFAULT_EVALUATION_CONFIG,
+  estimator: DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG,
+};
+
+/** What one evaluation produced: the snapshots it used (per range) and the assessment. */
+export interface CoinEvaluation {
+  readonly snapshots: readonly HeatmapSnapshot[];
+  readonly assessment: CoinAssessment;
+}
+
+/**
+ * Everything one coin knows about its liquidation levels: the own estimate fed from its market events, the
+ * latest external (CoinGlass) snapshot per range, and the learned typical cluster size per range. Pure: time
+ * comes from event timestamps and the `nowMs` passed to `evaluate`.
+ */
+export class CoinLiquidity {
+  readonly estimator: LiquidationEstimator;
+  private readonly external = new Map<HeatmapRange, HeatmapSnapshot>();
+  private readonly typical = new TypicalClusterSizes();
+  private lastOi = NaN;
+  private lastPrice = NaN;
+
+  constructor(
+    readonly symbol: string,
+    private readonly config: CoinLiquidityConfig = DEFAULT_COIN_LIQUIDITY_CONFIG,
+  ) {
+    this.estimator = new LiquidationEstimator(symbol, config.estimator);
+  }
+
+  get refPrice(): number {
+    return this.lastPrice;
+  }
+
+  onTicker(ev: TickerUpdated): void {
+    if (ev.lastPrice > 0 && ev.lastPrice !== this.lastPrice) {
+      this.lastPrice = ev.lastPrice;
+      this.estimator.onPrice(ev.lastPrice);
+    }
+    if (ev.openInterest > 0 && ev.openInterest !== this.lastOi && this.lastPrice > 0) {
+      this.lastOi = ev.openInterest;
+      this.estimator.onOpenInterest(ev.tsEvent, ev.openInterest, this.lastPrice);
+    }
+  }
+
+  onTrades(ev: TradesPrinted): void {
+    this.estimator.onTrades(ev);
+  }
+
+  onLiquidations(ev: LiquidationsOccurred): void {
+    for (const item of ev.items) this.estimator.onRealizedLiquidation(item);
+  }
+
+  /** Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. */
+  onExternalSnapshot(snapshot: HeatmapSnapshot): void {
+    const previous = this.external.get(snapshot.range);
+    if (previous !== undefined && previous.fetchedAt >= snapshot.fetchedAt) return;
+    this.external.set(snapshot.range, snapshot);
+    this.typical.observeSnapshot(snapshot, this.config.evaluation.cluster);
+  }
+
+  /**
+   * Scores the coin now: per range the external snapshot when fresh, else the own estimate (which also teaches
+   * the typical sizes, once per evaluation). Undefined until a price is known.
+   */
+  evaluate(nowMs: number): CoinEvaluation | undefined {
+    if (!(this.lastPrice > 0)) return undefined;
+    const snapshots: HeatmapSnapshot[] = [];
+    for (const range of this.config.ranges) {
+      const ext = this.external.get(range);
+      if (ext !== undefined && heatmapAgeMs(ext, nowMs) <= this.config.maxExternalAgeMs) {
+        snapshots.push(ext);
+        continue;
+      }
+      const est = this.estimator.snapshot(range, nowMs, this.lastPrice);
+      this.typical.observeSnapshot(est, this.config.evaluation.cluster);
+      snapshots.push(est);
+    }
+    const assessment = evaluateCoin(
+      {
+        symbol: this.symbol,
+        snapshots,
+        refPrice: this.lastPrice,
+        nowMs,
+        marketCapUsd: undefined,
+        typicalSize: (range) => this.typical.get(this.symbol, range),
+        successRate: this.config.successRatePrior,
+      },
+      this.config.evaluation,
+    );
+    return { snapshots, assessment };
+  }
+}
