@@ -125,7 +125,8 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
       switch (msg.kind) {
         case 'heatmap':
           state.liquidity.onExternalSnapshot(msg.snapshot);
-          evaluate(state, ctx.clock.now(), true, ctx);
+          // Evaluated at the reply's receipt time, which the tape records: a replay decides at the same instant.
+          evaluate(state, msg.snapshot.fetchedAt, true, ctx);
           return state;
         case 'evaluate':
           evaluate(state, msg.atMs, msg.refresh, ctx);
@@ -177,7 +178,7 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         state.lastSpike = spike;
         ctx.emit(spike);
         // A spike moves the levels: re-score now (the CoinGlass refresh is requested by the edge on this event).
-        evaluate(state, ctx.clock.now(), true, ctx);
+        evaluate(state, msg.tsInit, true, ctx);
       }
       if (state.armed !== undefined) {
         const outcome = state.trigger.evaluate(state.armed, f, msg.tsInit);

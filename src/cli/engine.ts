@@ -63,12 +63,9 @@ export class Engine {
     return ref;
   }
 
-  /** Hands an external heatmap snapshot (CoinGlass) to its coin; only for symbols the market stream knows. */
-  heatmap(snapshot: HeatmapSnapshot): boolean {
-    const ref = this.refs.get(snapshot.symbol);
-    if (ref === undefined) return false;
-    ref.tell({ kind: 'heatmap', snapshot });
-    return true;
+  /** Hands an external heatmap snapshot (CoinGlass) to its coin, creating the coin's actor if it is new. */
+  heatmap(snapshot: HeatmapSnapshot): void {
+    this.actorFor(snapshot.symbol).tell({ kind: 'heatmap', snapshot });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

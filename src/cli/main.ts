@@ -136,6 +136,7 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
         onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+          if (event.kind === 'signal') log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol}`);
         },
       });
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
@@ -146,6 +147,8 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
           `symbols      ${summary.symbols}`,
           `spikes       ${summary.spikes}`,
           `minute bars  ${summary.bars}`,
+          `rankings     ${summary.rankings}`,
+          `signals      ${summary.signals}`,
           `tape issues  ${summary.tapeIssues}`,
           `simulated    ${summary.simulatedSec.toFixed(1)} s in ${summary.wallSec.toFixed(2)} s wall`,
           `throughput   ${Math.round(summary.framesPerSec)} frames/s`,

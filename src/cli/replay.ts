@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { SymbolActorConfig } from '../actors/symbol-actor.js';
 import { VirtualClock } from '../core/clock.js';
 import type { TapeRecord } from '../core/tape-record.js';
+import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
+import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from './engine.js';
 
 export interface ReplayOptions {
@@ -22,6 +24,8 @@ export interface ReplaySummary {
   readonly symbols: number;
   readonly spikes: number;
   readonly bars: number;
+  readonly rankings: number;
+  readonly signals: number;
   readonly badFrames: number;
   readonly tapeIssues: number;
   readonly firstTsInit: number | null;
@@ -53,6 +57,8 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
   let first: number | null = null;
   let last: number | null = null;
   const speed = opts.speed ?? Infinity;
+  // Parses recorded replies only; it never sends a request, so it needs no key.
+  const coinglass = new CoinGlassClient({ apiKey: 'replay-no-network' });
   const wallStart = performance.now();
   for await (const rec of tape) {
     records++;
@@ -77,7 +83,10 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     }
     clock.advanceTo(rec.t);
     last = rec.t;
-    if (!isMarketFrame(rec)) continue;
+    if (!isMarketFrame(rec)) {
+      if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
+      continue;
+    }
     frames++;
     engine.ingest(rec.d, rec.t);
   }
@@ -88,6 +97,8 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     symbols: engine?.symbols().length ?? 0,
     spikes: engine?.outputs.spike ?? 0,
     bars: engine?.outputs.bar ?? 0,
+    rankings: engine?.outputs.ranking ?? 0,
+    signals: engine?.outputs.signal ?? 0,
     badFrames: engine?.decoder.badFrames ?? 0,
     tapeIssues: tape.stats.issueCount,
     firstTsInit: first,

@@ -10,8 +10,9 @@ import { TapeWriter } from '../sinks/tape-writer.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
-import { Engine } from './engine.js';
+import { Engine, type EngineOutput } from './engine.js';
 import { LiveClock } from './live-clock.js';
+import { startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -19,6 +20,8 @@ export interface DaemonOptions {
   readonly recordDir?: string;
   /** `record` mode: stream and tape only, no engine. */
   readonly recordOnly?: boolean;
+  /** Also told about every engine output (tests, extensions). */
+  readonly onOutput?: (event: EngineOutput) => void;
 }
 
 export interface Daemon {
@@ -69,8 +72,16 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
           spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
         },
         onOutput: (event) => {
-          if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+          if (event.kind === 'spike') {
+            log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
+            coinglass?.onSpike(event.symbol);
+          } else if (event.kind === 'signal') {
+            log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol} score ${event.signal.score}`);
+          } else if (event.kind === 'ranking') {
+            coinglass?.setSymbols(stream.symbols(), event.top.map((c) => c.symbol));
+          }
           if (storage !== undefined) writeEngineOutput(storage.writer, event);
+          opts.onOutput?.(event);
         },
         onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
         onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
@@ -125,6 +136,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     log.info({ dir: opts.recordDir }, 'recording raw frames to tape');
   }
 
+  const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape);
+
   const watcher = new InstrumentsWatcher({
     discover: () => discoverLinearInstruments({ baseUrl: config.bybitRestUrl, timeoutMs: 10_000 }),
     clock,
@@ -156,6 +169,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         'instrument list applied',
       );
       for (const gone of diff.removed) engine?.decoder.forget(gone);
+      coinglass?.setSymbols(symbols, engine?.rankings()?.top.map((c) => c.symbol) ?? []);
     }),
   );
 
@@ -201,6 +215,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     close() {
       closing ??= (async () => {
         watcher.stop();
+        coinglass?.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();
         await tape?.close();

@@ -1,0 +1,76 @@
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../sinks/logger.js';
+import type { TapeWriter } from '../sinks/tape-writer.js';
+import { CoinGlassClient } from '../streams/coinglass-client.js';
+import { CoinGlassScheduler } from '../streams/coinglass-scheduler.js';
+import type { CoinGlassHeatmapRange } from '../streams/coinglass-schemas.js';
+import type { Config } from './config.js';
+import type { Engine } from './engine.js';
+
+/** Ranges fetched from CoinGlass: the engine's evaluated ranges that CoinGlass serves (it has no 14d). */
+export const COINGLASS_RANGES: readonly CoinGlassHeatmapRange[] = ['12h', '24h', '7d', '30d'];
+/** Source name of recorded CoinGlass replies in tapes. */
+export const COINGLASS_TAPE_SOURCE = 'coinglass';
+
+export interface CoinGlassFeed {
+  readonly scheduler: CoinGlassScheduler;
+  /** Re-orders the background sweep: ranked coins first, then every other symbol. */
+  setSymbols(symbols: readonly string[], ranked: readonly string[]): void;
+  /** A spike asks for a priority refresh of that coin's heatmaps. */
+  onSpike(symbol: string): void;
+  stop(): void;
+}
+
+/**
+ * CoinGlass v4 pair heatmaps (Bybit pairs) into the engine, on a budgeted priority scheduler. Every successful
+ * reply is written to the tape (`s: coinglass, k: http`, URL without the key) so a replay reproduces the same
+ * snapshots at the same instants. Without COINGLASS_API_KEY it is off and the own estimate stands alone.
+ */
+export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine: Engine, tape: TapeWriter | undefined): CoinGlassFeed | undefined {
+  const apiKey = config.coinglassApiKey;
+  if (apiKey === undefined) {
+    log.info('CoinGlass off (no COINGLASS_API_KEY): liquidation levels come from the own estimate only');
+    return undefined;
+  }
+  let scheduler: CoinGlassScheduler | undefined;
+  const client = new CoinGlassClient({
+    apiKey,
+    baseUrl: config.coinglassUrl,
+    now: () => clock.now(),
+    onReply: (url, body, tsInit, status) => {
+      if (status >= 200 && status < 300) tape?.write({ t: tsInit, s: COINGLASS_TAPE_SOURCE, k: 'http', u: url, d: body });
+    },
+    onRateLimit: (limit) => scheduler?.noteServerLimits(limit),
+  });
+  scheduler = new CoinGlassScheduler({
+    clock,
+    apiKey,
+    ranges: COINGLASS_RANGES,
+    random: Math.random,
+    fetchHeatmap: async (coin, range) => (await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range })).snapshot,
+    onSnapshot: (snapshot) => engine.heatmap(snapshot),
+    onError: (err, coin, range, lane) => log.warn({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
+  });
+  scheduler.start();
+  log.info({ url: config.coinglassUrl, ranges: COINGLASS_RANGES }, 'CoinGlass heatmaps on');
+  const sched = scheduler;
+  return {
+    scheduler: sched,
+    setSymbols(symbols, ranked) {
+      const rankOf = new Map(ranked.map((s, i) => [s, i + 1]));
+      sched.setCoins(symbols.map((coin) => ({ coin, rank: rankOf.get(coin) ?? Infinity })));
+    },
+    onSpike(symbol) {
+      void sched.requestCoin(symbol, 'spike').catch(() => undefined);
+    },
+    stop: () => sched.stop(),
+  };
+}
+
+/** Replay: turns a recorded CoinGlass reply back into the snapshot the live run handed the engine. */
+export function replayCoinGlassReply(client: CoinGlassClient, url: string, body: string, tsInit: number, engine: Engine): boolean {
+  const result = client.fromRecorded(url, body, tsInit);
+  if (!result.ok || result.value.endpoint !== 'heatmap') return false;
+  engine.heatmap(result.value.value.snapshot);
+  return true;
+}

@@ -1,0 +1,88 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CoinEvaluated, RankingUpdated } from '../src/actors/messages.js';
+import { loadConfig } from '../src/cli/config.js';
+import type { EngineOutput } from '../src/cli/engine.js';
+import { replayTape } from '../src/cli/replay.js';
+import { startDaemon } from '../src/cli/run.js';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
+import { createLogger } from '../src/sinks/logger.js';
+import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
+import { FakeBybitWs } from './support/fake-bybit-ws.js';
+import { FakeCoinGlass, heatmapData } from './support/fake-coinglass.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
+});
+
+async function waitFor(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** What a ranking decided, without wall-clock-only fields. */
+const decision = (r: RankingUpdated) => ({ rankedAt: r.rankedAt, top: r.top, armed: r.armed });
+
+describe('CoinGlass heatmaps through the daemon', () => {
+  it('ranks and arms a coin from CoinGlass clusters, records the replies, and a replay of the tape decides the same', async () => {
+    const KEY = 'cg-test-key-0123456789';
+    const cg = await FakeCoinGlass.start(KEY);
+    cleanups.push(() => cg.stop());
+    // Shorts stacked above 100 (significant for BTC's $100M threshold), a thin long band below: LONG.
+    cg.heatmap = () =>
+      heatmapData({
+        refPriceUsd: 100,
+        bands: [
+          { priceUsd: 104, usd: 300_000_000, fromColumn: 0 },
+          { priceUsd: 104.2, usd: 150_000_000, fromColumn: 5 },
+          { priceUsd: 95, usd: 40_000_000, fromColumn: 2 },
+        ],
+      });
+    const rest = await FakeBybitRest.start();
+    cleanups.push(() => rest.stop());
+    rest.instruments = [instrumentRow('BTCUSDT')];
+    const ws = await FakeBybitWs.start();
+    cleanups.push(() => ws.stop());
+    const tapeDir = mkdtempSync(path.join(tmpdir(), 'ws-cg-tape-'));
+    const live: EngineOutput[] = [];
+    const config = loadConfig({
+      BYBIT_WS_URL: ws.url,
+      BYBIT_REST_URL: rest.baseUrl,
+      HTTP_PORT: '0',
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-cg-data-')),
+      COINGLASS_API_KEY: KEY,
+      COINGLASS_URL: cg.baseUrl,
+    });
+    const daemon = await startDaemon(config, createLogger('silent'), { recordDir: tapeDir, onOutput: (e) => live.push(e) });
+    let closed = false;
+    cleanups.push(() => (closed ? Promise.resolve() : daemon.close()));
+
+    const armed = () => live.some((e) => e.kind === 'ranking' && e.armed.includes('BTCUSDT'));
+    await waitFor('BTCUSDT armed from CoinGlass clusters', armed);
+    const res = await fetch(`http://127.0.0.1:${daemon.port}/rankings`);
+    const rankings = (await res.json()) as RankingUpdated;
+    expect(rankings.top[0]).toMatchObject({ symbol: 'BTCUSDT', direction: 'LONG' });
+    expect(rankings.armed).toEqual(['BTCUSDT']);
+    const view = (await (await fetch(`http://127.0.0.1:${daemon.port}/symbols/BTCUSDT`)).json()) as { liquidation: { direction: string; ranges: { range: string; source: string }[] } };
+    expect(view.liquidation.direction).toBe('LONG');
+    expect(view.liquidation.ranges.filter((r) => r.source === 'coinglass').map((r) => r.range).sort()).toEqual(['12h', '24h', '30d', '7d']);
+    expect(cg.requests.length).toBeGreaterThanOrEqual(4);
+    await daemon.close();
+    closed = true;
+
+    const replayed: EngineOutput[] = [];
+    const summary = await replayTape([tapeDir], { symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS }, onOutput: (e) => replayed.push(e) });
+    expect(summary.tapeIssues).toBe(0);
+    const liveRankings = live.filter((e): e is RankingUpdated => e.kind === 'ranking').map(decision);
+    const replayRankings = replayed.filter((e): e is RankingUpdated => e.kind === 'ranking').map(decision);
+    expect(replayRankings).toEqual(liveRankings);
+    const evals = (xs: EngineOutput[]) => xs.filter((e): e is CoinEvaluated => e.kind === 'evaluated').map((e) => ({ at: e.atMs, a: e.assessment }));
+    expect(evals(replayed)).toEqual(evals(live));
+  }, 60_000);
+});
