@@ -12,6 +12,9 @@ import { createLogger } from '../src/sinks/logger.js';
 import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
 import { FakeBybitWs } from './support/fake-bybit-ws.js';
 import { FakeCoinGlass, heatmapData } from './support/fake-coinglass.js';
+import { Redis } from 'ioredis';
+import { decodeBusMessage } from '../src/sinks/bus-schema.js';
+import { REDIS_URL, redisAvailable } from './support/services.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -50,6 +53,7 @@ describe('CoinGlass heatmaps through the daemon', () => {
     const ws = await FakeBybitWs.start();
     cleanups.push(() => ws.stop());
     const tapeDir = mkdtempSync(path.join(tmpdir(), 'ws-cg-tape-'));
+    const prefix = `wstest${process.pid}${Date.now()}`;
     const live: EngineOutput[] = [];
     const config = loadConfig({
       BYBIT_WS_URL: ws.url,
@@ -58,6 +62,7 @@ describe('CoinGlass heatmaps through the daemon', () => {
       DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-cg-data-')),
       COINGLASS_API_KEY: KEY,
       COINGLASS_URL: cg.baseUrl,
+      ...(redisAvailable ? { REDIS_URL, REDIS_KEY_PREFIX: prefix } : {}),
     });
     const daemon = await startDaemon(config, createLogger('silent'), { recordDir: tapeDir, onOutput: (e) => live.push(e) });
     let closed = false;
@@ -73,8 +78,22 @@ describe('CoinGlass heatmaps through the daemon', () => {
     expect(view.liquidation.direction).toBe('LONG');
     expect(view.liquidation.ranges.filter((r) => r.source === 'coinglass').map((r) => r.range).sort()).toEqual(['12h', '24h', '30d', '7d']);
     expect(cg.requests.length).toBeGreaterThanOrEqual(4);
+    const metrics = await (await fetch(`http://127.0.0.1:${daemon.port}/metrics`)).text();
+    expect(metrics).toMatch(/whalestack_coinglass_heatmap_age_seconds\{coin="BTCUSDT",range="7d"\} \d/);
     await daemon.close();
     closed = true;
+    if (redisAvailable) {
+      const redis = new Redis(REDIS_URL);
+      cleanups.push(async () => {
+        await redis.del(`${prefix}:rankings`, `${prefix}:signals`);
+        redis.disconnect();
+      });
+      const entries = await redis.xrange(`${prefix}:rankings`, '-', '+');
+      expect(entries.length).toBeGreaterThan(0);
+      const fields = entries.at(-1)![1];
+      const decoded = decodeBusMessage(fields[fields.indexOf('data') + 1]!);
+      expect(decoded.ok && decoded.message.type === 'ranking' && decoded.message.armed).toEqual(['BTCUSDT']);
+    }
 
     const replayed: EngineOutput[] = [];
     const summary = await replayTape([tapeDir], { symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS }, onOutput: (e) => replayed.push(e) });

@@ -1,4 +1,6 @@
+import { Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
+import { registerStatsGauges } from '../sinks/metrics.js';
 import type { Logger } from '../sinks/logger.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
@@ -73,4 +75,23 @@ export function replayCoinGlassReply(client: CoinGlassClient, url: string, body:
   if (!result.ok || result.value.endpoint !== 'heatmap') return false;
   engine.heatmap(result.value.value.snapshot);
   return true;
+}
+
+/** Budget use (gauges from the scheduler's budget and stats) and per-(coin, range) heatmap age. */
+export function registerCoinGlassMetrics(registry: Registry, feed: CoinGlassFeed): void {
+  const sched = feed.scheduler;
+  const numeric = (o: object): Record<string, number> =>
+    Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number'));
+  registerStatsGauges(registry, 'whalestack_coinglass_budget', 'CoinGlass request budget', () => numeric(sched.budget()));
+  registerStatsGauges(registry, 'whalestack_coinglass', 'CoinGlass scheduler', () => numeric(sched.stats()));
+  new Gauge({
+    name: 'whalestack_coinglass_heatmap_age_seconds',
+    help: 'Age of the latest CoinGlass heatmap per coin and range (-1 = never fetched)',
+    labelNames: ['coin', 'range'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of sched.freshness()) this.set({ coin: f.coin, range: f.range }, f.ageMs === undefined ? -1 : f.ageMs / 1000);
+    },
+  });
 }

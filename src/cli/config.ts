@@ -25,6 +25,7 @@ export const CONFIG_SCHEMA = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
+  REDIS_KEY_PREFIX: z.string().regex(/^[A-Za-z0-9:_-]+$/, 'must be letters, digits, ":", "_" or "-"').default('whalestack'),
   COINGLASS_URL: url(['http:', 'https:']).default('https://open-api-v4.coinglass.com'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
@@ -62,6 +63,7 @@ export interface Config {
   readonly httpHost: string;
   readonly databaseUrl: string | undefined;
   readonly redisUrl: string | undefined;
+  readonly redisKeyPrefix: string;
   readonly coinglassUrl: string;
   readonly logLevel: RawConfig['LOG_LEVEL'];
   readonly dataDir: string;
@@ -131,6 +133,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     httpHost: r.HTTP_HOST,
     databaseUrl: r.DATABASE_URL,
     redisUrl: r.REDIS_URL,
+    redisKeyPrefix: r.REDIS_KEY_PREFIX,
     coinglassUrl: r.COINGLASS_URL,
     logLevel: r.LOG_LEVEL,
     dataDir: r.DATA_DIR,

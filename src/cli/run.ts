@@ -4,15 +4,18 @@ import type { Subscription } from 'rxjs';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
 import type { SourceEvent } from '../core/events.js';
 import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
-import type { Logger } from '../sinks/logger.js';
-import { createEngineMetrics } from '../sinks/metrics.js';
+import { redactUrl, type Logger } from '../sinks/logger.js';
+import { createEngineMetrics, registerStatsGauges } from '../sinks/metrics.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
 import { Engine, type EngineOutput } from './engine.js';
 import { LiveClock } from './live-clock.js';
-import { startCoinGlass, type CoinGlassFeed } from './coinglass.js';
+import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
+import type { Bus } from '../sinks/bus.js';
+import { createBus } from '../sinks/redis-bus.js';
+import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -30,6 +33,7 @@ export interface Daemon {
   readonly stream: BybitStream;
   readonly tape: TapeWriter | undefined;
   readonly storage: Storage | undefined;
+  readonly bus: Bus | undefined;
   /** Clean shutdown: stop sources, flush the tape, close the server. */
   close(): Promise<void>;
 }
@@ -77,8 +81,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
             coinglass?.onSpike(event.symbol);
           } else if (event.kind === 'signal') {
             log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol} score ${event.signal.score}`);
+            bus?.publish(encodeSignal(event.signal, event.emittedAt));
           } else if (event.kind === 'ranking') {
             coinglass?.setSymbols(stream.symbols(), event.top.map((c) => c.symbol));
+            bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));
           }
           if (storage !== undefined) writeEngineOutput(storage.writer, event);
           opts.onOutput?.(event);
@@ -136,6 +142,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     log.info({ dir: opts.recordDir }, 'recording raw frames to tape');
   }
 
+  // Signals and rankings: in-process always; also a Redis Stream + pub/sub channel when REDIS_URL is set.
+  const bus: Bus | undefined = engine === undefined ? undefined : createBus(config.redisUrl, { logger: log, prefix: config.redisKeyPrefix });
+  if (config.redisUrl !== undefined) log.info({ redis: redactUrl(config.redisUrl) }, 'publishing signals and rankings to Redis');
+  if (bus !== undefined) registerStatsGauges(metrics.registry, 'whalestack_bus', 'Signal/ranking bus', () => ({ ...bus.stats() }));
   const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape);
 
   const watcher = new InstrumentsWatcher({
@@ -202,6 +212,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     await storage?.close();
     throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
   }
+  if (coinglass !== undefined) registerCoinGlassMetrics(metrics.registry, coinglass);
   log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
   watcher.start();
 
@@ -212,12 +223,14 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     stream,
     tape,
     storage,
+    bus,
     close() {
       closing ??= (async () => {
         watcher.stop();
         coinglass?.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();
+        await bus?.close();
         await tape?.close();
         // Everything the actors emitted is already enqueued; close() flushes it (or journals it if the DB is down).
         await storage?.close();
@@ -228,3 +241,4 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     },
   };
 }
+

@@ -115,3 +115,24 @@ export function createEngineMetrics(sources: MetricSources, registry = new Regis
     },
   };
 }
+
+/**
+ * Exposes a component's plain numeric stats (a bus, a scheduler) as gauges `<prefix>_<field>` read at scrape
+ * time; booleans become 0/1. Field names are snake-cased.
+ */
+export function registerStatsGauges(registry: Registry, prefix: string, help: string, read: () => Record<string, unknown>): void {
+  const snake = (k: string) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/[^a-z0-9_]/g, '_');
+  for (const key of Object.keys(read())) {
+    const value = read()[key];
+    if (typeof value !== 'number' && typeof value !== 'boolean') continue;
+    new Gauge({
+      name: `${prefix}_${snake(key)}`,
+      help: `${help}: ${key}`,
+      registers: [registry],
+      collect() {
+        const v = read()[key];
+        this.set(typeof v === 'boolean' ? (v ? 1 : 0) : typeof v === 'number' && Number.isFinite(v) ? v : NaN);
+      },
+    });
+  }
+}
