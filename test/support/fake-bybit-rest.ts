@@ -35,7 +35,12 @@ export type RestFault =
 export interface RecordedHttpRequest {
   readonly path: string;
   readonly query: Readonly<Record<string, string>>;
+  /** Wall-clock arrival time (epoch ms, sub-ms resolution), for counting requests per rolling window. */
+  readonly atMs: number;
 }
+
+/** One open-interest row as Bybit sends it (strings); fields may be made invalid on purpose. */
+export type OpenInterestRow = Record<string, unknown> & { timestamp: string };
 
 interface QueuedFault {
   readonly fault: RestFault;
@@ -47,7 +52,8 @@ interface QueuedFault {
 /**
  * A local HTTP server speaking Bybit REST v5 market endpoints (instruments-info with cursor paging, tickers,
  * kline newest-first, open-interest) in the real envelope `{retCode,retMsg,result,retExtInfo,time}`, with
- * injectable faults: retCode ≠ 0 bodies, HTTP errors (5xx, 429), slow replies and malformed JSON.
+ * injectable faults: retCode ≠ 0 bodies, HTTP errors (5xx, 429), slow replies and malformed JSON. Kline and
+ * open-interest series can be fixed per symbol; open interest pages with an opaque `nextPageCursor`.
  */
 export class FakeBybitRest {
   readonly requests: RecordedHttpRequest[] = [];
@@ -57,6 +63,16 @@ export class FakeBybitRest {
   readonly prices = new Map<string, number>();
   /** Bybit returns only Trading rows when `status` is absent; set true to leak other statuses (filter tests). */
   serveAllStatuses = false;
+  /**
+   * Fixed kline rows per symbol (`[startTime, open, high, low, close, volume, turnover]` strings, any order)
+   * served instead of generated ones, filtered by start/end and sent newest first like Bybit. The interval is
+   * not checked against the rows.
+   */
+  readonly klineRows = new Map<string, string[][]>();
+  /** Fixed open-interest rows per symbol, served instead of generated ones (filtered by startTime/endTime). */
+  readonly openInterestRows = new Map<string, OpenInterestRow[]>();
+  /** Bybit's docs only show open interest newest first; `oldest-first` checks a client does not rely on it. */
+  openInterestOrder: 'newest-first' | 'oldest-first' = 'newest-first';
   private readonly faults: QueuedFault[] = [];
 
   private constructor(private readonly server: http.Server) {
@@ -76,6 +92,18 @@ export class FakeBybitRest {
   /** Queues `fault` for `times` requests (to `path` when given), after letting `skip` matching requests through. */
   inject(fault: RestFault, options: { path?: string; times?: number; skip?: number } = {}): void {
     this.faults.push({ fault, path: options.path, remaining: options.times ?? 1, skip: options.skip ?? 0 });
+  }
+
+  /** Most requests (to `path` when given) that arrived within any span of `windowMs`. */
+  maxRequestsPerWindow(windowMs: number, path?: string): number {
+    const times = this.requests.filter((r) => path === undefined || r.path === path).map((r) => r.atMs).sort((a, b) => a - b);
+    let best = 0;
+    let lo = 0;
+    for (let hi = 0; hi < times.length; hi++) {
+      while ((times[hi] as number) - (times[lo] as number) >= windowMs) lo++;
+      best = Math.max(best, hi - lo + 1);
+    }
+    return best;
   }
 
   async stop(): Promise<void> {
@@ -98,7 +126,7 @@ export class FakeBybitRest {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ path: url.pathname, query });
+    this.requests.push({ path: url.pathname, query, atMs: performance.timeOrigin + performance.now() });
     const fault = this.takeFault(url.pathname);
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs));
     const send = (status: number, body: string) => {
@@ -142,6 +170,12 @@ export class FakeBybitRest {
         if (!(stepMs > 0)) return 'params error: interval invalid';
         const end = Math.floor(Number(q.end ?? Date.now()) / stepMs) * stepMs;
         const start = Number(q.start ?? 0);
+        const fixed = this.klineRows.get(q.symbol);
+        if (fixed) {
+          const rows = fixed.filter((r) => Number(r[0]) >= start && Number(r[0]) <= Number(q.end ?? Infinity));
+          rows.sort((a, b) => Number(b[0]) - Number(a[0]));
+          return { category: q.category ?? 'linear', symbol: q.symbol, list: rows.slice(0, limitOf(200, 1000)) };
+        }
         const base = this.prices.get(q.symbol) ?? 100;
         const list: string[][] = [];
         for (let t = end; t >= start && list.length < limitOf(200, 1000); t -= stepMs) {
@@ -157,12 +191,27 @@ export class FakeBybitRest {
         if (!stepMs) return 'params error: intervalTime invalid';
         const end = Math.floor(Number(q.endTime ?? Date.now()) / stepMs) * stepMs;
         const start = Number(q.startTime ?? 0);
-        const list: { openInterest: string; singleOpenInterest: string; timestamp: string }[] = [];
-        for (let t = end; t >= start && list.length < limitOf(50, 200); t -= stepMs) {
-          const oi = 50_000 + 1000 * Math.sin(t / stepMs);
-          list.push({ openInterest: oi.toFixed(3), singleOpenInterest: (oi / 2).toFixed(3), timestamp: String(t) });
+        // Opaque cursor like Bybit's; here it encodes how many rows earlier pages already sent.
+        const offset = q.cursor ? Number(Buffer.from(q.cursor, 'base64url').toString().replace('oi-offset=', '')) : 0;
+        if (!Number.isInteger(offset) || offset < 0) return 'params error: cursor invalid';
+        const limit = limitOf(50, 200);
+        let all: OpenInterestRow[];
+        const fixed = this.openInterestRows.get(q.symbol);
+        if (fixed) {
+          all = fixed.filter((r) => Number(r.timestamp) >= start && Number(r.timestamp) <= Number(q.endTime ?? Infinity));
+          all.sort((a, b) => Number(b.timestamp) - Number(a.timestamp));
+        } else {
+          all = [];
+          for (let t = end; t >= start && all.length <= offset + limit; t -= stepMs) {
+            const oi = 50_000 + 1000 * Math.sin(t / stepMs);
+            all.push({ openInterest: oi.toFixed(3), singleOpenInterest: (oi / 2).toFixed(3), timestamp: String(t) });
+          }
         }
-        return { symbol: q.symbol, category: q.category ?? 'linear', list, nextPageCursor: '' };
+        const list = all.slice(offset, offset + limit);
+        if (this.openInterestOrder === 'oldest-first') list.reverse();
+        const more = offset + limit < all.length;
+        const nextPageCursor = more ? Buffer.from(`oi-offset=${offset + limit}`).toString('base64url') : '';
+        return { symbol: q.symbol, category: q.category ?? 'linear', list, nextPageCursor };
       }
       default:
         return undefined;
