@@ -7,6 +7,8 @@ import { loadConfig } from '../src/cli/config.js';
 import { replayTape } from '../src/cli/replay.js';
 import { startDaemon, type Daemon } from '../src/cli/run.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
+import { HISTORY_TAPE_SOURCE } from '../src/cli/bootstrap.js';
+import { readTape } from '../src/streams/tape-reader.js';
 import { createLogger } from '../src/sinks/logger.js';
 import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
 import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
@@ -73,6 +75,9 @@ describe('daemon against local Bybit servers', () => {
     cleanups.push(() => ws.stop());
     const tapeDir = mkdtempSync(path.join(tmpdir(), 'ws-daemon-tape-'));
     const d = await start(daemonConfig(ws.url, rest.baseUrl), tapeDir);
+    const bootstrapped = () =>
+      ['BTCUSDT', 'ETHUSDT'].every((sym) => rest.requests.some((r) => r.path === '/v5/market/kline' && r.query.symbol === sym)) &&
+      rest.requests.filter((r) => r.path === '/v5/market/open-interest').length >= 2;
 
     expect((await get(d.port, '/healthz')).status).toBe(200);
     await waitFor('readiness', async () => ((await get(d.port, '/readyz')).status === 200 ? true : undefined));
@@ -110,7 +115,12 @@ describe('daemon against local Bybit servers', () => {
     expect(metrics).toMatch(/whalestack_receipt_to_processed_seconds_count\{actor="symbol"\} [1-9]/);
     expect(metrics).toMatch(/nodejs_eventloop_lag_seconds/);
 
+    // The estimator bootstrap pulled OI history and klines for both symbols and recorded what it fed.
+    await waitFor('estimator bootstrap', () => (d.tape!.stats.records > 0 && bootstrapped() ? true : undefined));
     await d.close();
+    const history: string[] = [];
+    for await (const rec of readTape([tapeDir])) if (rec.s === HISTORY_TAPE_SOURCE) history.push((JSON.parse(rec.d) as { symbol: string }).symbol);
+    expect(history.sort()).toEqual(['BTCUSDT', 'ETHUSDT']);
     const summary = await replayTape([tapeDir], { symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS } });
     expect(summary.frames).toBeGreaterThanOrEqual(6);
     expect(summary.badFrames).toBe(1);

@@ -1,4 +1,5 @@
 import type { MarketEvent } from '../core/events.js';
+import type { HistoryStep } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import type { CoinAssessment } from '../core/ranking.js';
 import type { ArmedSetup, Signal } from '../core/trigger.js';
@@ -6,6 +7,7 @@ import type { ArmedSetup, Signal } from '../core/trigger.js';
 /** Commands a SymbolActor accepts besides market data. Never conflated, never dropped. */
 export type SymbolCommand =
   | { readonly kind: 'heatmap'; readonly snapshot: HeatmapSnapshot }
+  | { readonly kind: 'history'; readonly steps: readonly HistoryStep[] }
   | { readonly kind: 'evaluate'; readonly atMs: number; readonly refresh: boolean }
   | { readonly kind: 'arm'; readonly setup: ArmedSetup }
   | { readonly kind: 'disarm' };

@@ -132,6 +132,9 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
           evaluate(state, msg.atMs, msg.refresh, ctx);
           if (!msg.refresh) ctx.setTimer('evaluate', msg.atMs + evaluateIntervalMs, { kind: 'evaluate', atMs: msg.atMs + evaluateIntervalMs, refresh: false });
           return state;
+        case 'history':
+          state.liquidity.applyHistory(msg.steps);
+          return state;
         case 'arm':
           state.armed = msg.setup;
           return state;

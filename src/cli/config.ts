@@ -38,6 +38,8 @@ export const CONFIG_SCHEMA = z.object({
   WS_PONG_TIMEOUT_MS: int(500, 60_000).default(10_000),
   WS_STALE_AFTER_MS: int(1000, 3_600_000).default(60_000),
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
+  ESTIMATOR_BOOTSTRAP_DAYS: int(0, 30).default(7),
+  BYBIT_REST_REQUESTS_PER_SEC: int(1, 100).default(20),
   SPIKE_PRICE_1M_PCT: positive.default(2),
   SPIKE_PRICE_5M_PCT: positive.default(5),
   SPIKE_OI_15M_PCT: positive.default(3),
@@ -73,6 +75,8 @@ export interface Config {
   readonly wsPongTimeoutMs: number;
   readonly wsStaleAfterMs: number;
   readonly windowHorizonSec: number;
+  readonly estimatorBootstrapDays: number;
+  readonly bybitRestRequestsPerSec: number;
   readonly spike: { readonly price1mPct: number; readonly price5mPct: number; readonly oi15mPct: number; readonly volumeRatio: number; readonly cooldownMs: number };
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
@@ -143,6 +147,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     wsPongTimeoutMs: r.WS_PONG_TIMEOUT_MS,
     wsStaleAfterMs: r.WS_STALE_AFTER_MS,
     windowHorizonSec: r.WINDOW_HORIZON_SEC,
+    estimatorBootstrapDays: r.ESTIMATOR_BOOTSTRAP_DAYS,
+    bybitRestRequestsPerSec: r.BYBIT_REST_REQUESTS_PER_SEC,
     spike: {
       price1mPct: r.SPIKE_PRICE_1M_PCT,
       price5mPct: r.SPIKE_PRICE_5M_PCT,

@@ -4,6 +4,7 @@ import { rankerActor, type RankerConfig, type RankerState } from '../actors/rank
 import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
 import type { Clock } from '../core/clock.js';
 import type { MarketEvent } from '../core/events.js';
+import type { HistoryStep } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
 import { BybitDecoder, type BadFrameReason } from '../streams/bybit-decoder.js';
@@ -66,6 +67,11 @@ export class Engine {
   /** Hands an external heatmap snapshot (CoinGlass) to its coin, creating the coin's actor if it is new. */
   heatmap(snapshot: HeatmapSnapshot): void {
     this.actorFor(snapshot.symbol).tell({ kind: 'heatmap', snapshot });
+  }
+
+  /** Rebuilds a coin's own liquidation estimate from REST history (the estimator bootstrap). */
+  history(symbol: string, steps: readonly HistoryStep[]): void {
+    this.actorFor(symbol).tell({ kind: 'history', steps });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

@@ -6,6 +6,7 @@ import { VirtualClock } from '../core/clock.js';
 import type { TapeRecord } from '../core/tape-record.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
+import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from './engine.js';
 
@@ -85,6 +86,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     last = rec.t;
     if (!isMarketFrame(rec)) {
       if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
+      else if (rec.s === HISTORY_TAPE_SOURCE) replayHistory(rec.d, engine);
       continue;
     }
     frames++;

@@ -15,6 +15,7 @@ import { LiveClock } from './live-clock.js';
 import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
 import type { Bus } from '../sinks/bus.js';
 import { createBus } from '../sinks/redis-bus.js';
+import { EstimatorBootstrapper } from './bootstrap.js';
 import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
@@ -148,6 +149,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   if (bus !== undefined) registerStatsGauges(metrics.registry, 'whalestack_bus', 'Signal/ranking bus', () => ({ ...bus.stats() }));
   const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape);
 
+  const bootstrapper = engine === undefined ? undefined : new EstimatorBootstrapper(config, log, clock, engine, tape);
+
   const watcher = new InstrumentsWatcher({
     discover: () => discoverLinearInstruments({ baseUrl: config.bybitRestUrl, timeoutMs: 10_000 }),
     clock,
@@ -180,6 +183,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       );
       for (const gone of diff.removed) engine?.decoder.forget(gone);
       coinglass?.setSymbols(symbols, engine?.rankings()?.top.map((c) => c.symbol) ?? []);
+      bootstrapper?.add(diff.added);
     }),
   );
 
@@ -228,6 +232,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       closing ??= (async () => {
         watcher.stop();
         coinglass?.stop();
+        bootstrapper?.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();
         await bus?.close();

@@ -23,6 +23,28 @@ export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
   estimator: DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG,
 };
 
+/** The part of the estimator a history feed drives. */
+export type EstimatorFeed = Pick<LiquidationEstimator, 'symbol' | 'onPrice' | 'onOpenInterest'>;
+
+/** One recorded estimator input from REST history: a price move, or an OI reading at a price. */
+export type HistoryStep = { readonly priceUsd: number } | { readonly tsMs: number; readonly openInterestQty: number; readonly priceUsd: number };
+
+/**
+ * Records what a history feed would tell an estimator, as plain data an actor can receive and a tape can hold,
+ * so the bootstrap is applied inside the coin's actor and replays exactly.
+ */
+export class HistoryRecorder implements EstimatorFeed {
+  readonly steps: HistoryStep[] = [];
+  constructor(readonly symbol: string) {}
+  onPrice(priceUsd: number): void {
+    this.steps.push({ priceUsd });
+  }
+  onOpenInterest(tsMs: number, openInterestQty: number, priceUsd: number): boolean {
+    this.steps.push({ tsMs, openInterestQty, priceUsd });
+    return true;
+  }
+}
+
 /** What one evaluation produced: the snapshots it used (per range) and the assessment. */
 export interface CoinEvaluation {
   readonly snapshots: readonly HeatmapSnapshot[];
@@ -35,7 +57,7 @@ export interface CoinEvaluation {
  * comes from event timestamps and the `nowMs` passed to `evaluate`.
  */
 export class CoinLiquidity {
-  readonly estimator: LiquidationEstimator;
+  private model: LiquidationEstimator;
   private readonly external = new Map<HeatmapRange, HeatmapSnapshot>();
   private readonly typical = new TypicalClusterSizes();
   private lastOi = NaN;
@@ -45,7 +67,27 @@ export class CoinLiquidity {
     readonly symbol: string,
     private readonly config: CoinLiquidityConfig = DEFAULT_COIN_LIQUIDITY_CONFIG,
   ) {
-    this.estimator = new LiquidationEstimator(symbol, config.estimator);
+    this.model = new LiquidationEstimator(symbol, config.estimator);
+  }
+
+  get estimator(): LiquidationEstimator {
+    return this.model;
+  }
+
+  /**
+   * Replaces the estimate with one rebuilt from REST history (oldest first), then lets the next live OI reading
+   * continue from the history's last reading. Exposure the live stream added before the history arrived is
+   * dropped: history covers it, and replaying old prices over it would consume live levels wrongly.
+   */
+  applyHistory(steps: readonly HistoryStep[]): void {
+    const fresh = new LiquidationEstimator(this.symbol, this.config.estimator);
+    for (const step of steps) {
+      if ('tsMs' in step) fresh.onOpenInterest(step.tsMs, step.openInterestQty, step.priceUsd);
+      else fresh.onPrice(step.priceUsd);
+    }
+    if (this.lastPrice > 0) fresh.onPrice(this.lastPrice);
+    this.model = fresh;
+    this.lastOi = NaN;
   }
 
   get refPrice(): number {

@@ -23,7 +23,7 @@
 import type { RestClientV5 } from 'bybit-api';
 import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
-import type { LiquidationEstimator } from '../core/liquidation-estimator.js';
+import type { EstimatorFeed } from '../core/coin-liquidity.js';
 import { Backoff } from './backoff.js';
 import { RestPacerClosedError, type RestPacer } from './rest-pacer.js';
 
@@ -152,7 +152,7 @@ function uniqueAscending<T>(rows: readonly T[], ts: (row: T) => number): T[] {
   return [...byTs.values()].sort((a, b) => ts(a) - ts(b));
 }
 
-function feedSeries(estimator: LiquidationEstimator, points: readonly OpenInterestPoint[], rawBars: readonly KlineBar[], intervalMs: number): BootstrapFeedStats {
+function feedSeries(estimator: EstimatorFeed, points: readonly OpenInterestPoint[], rawBars: readonly KlineBar[], intervalMs: number): BootstrapFeedStats {
   const bars = uniqueAscending(rawBars, (b) => b.startMs);
   const oi = uniqueAscending(points, (p) => p.tsMs);
   const barByEnd = new Map(bars.map((b) => [b.startMs + intervalMs, b]));
@@ -204,7 +204,7 @@ function parseText(text: string): unknown {
  * complete (a chain of n pages carries n − 1 cursors). `intervalTime` must be the recorded one (see the URL).
  */
 export function feedFromRecorded(
-  estimator: LiquidationEstimator,
+  estimator: EstimatorFeed,
   oiBodies: string | readonly string[],
   klineBodies: string | readonly string[],
   options: { intervalTime?: BootstrapIntervalTime } = {},
@@ -301,7 +301,7 @@ function clientBaseUrl(client: RestClientV5): string | undefined {
   return typeof url === 'string' && url.startsWith('http') ? url : undefined;
 }
 
-async function runBootstrap(symbol: string, estimator: LiquidationEstimator, o: BootstrapOptions, tally: Tally): Promise<BootstrapResult> {
+async function runBootstrap(symbol: string, estimator: EstimatorFeed, o: BootstrapOptions, tally: Tally): Promise<BootstrapResult> {
   const intervalTime = o.intervalTime ?? '1h';
   const interval = INTERVALS[intervalTime];
   const lookbackMs = o.lookbackMs ?? 7 * DAY_MS;
@@ -396,7 +396,7 @@ async function runBootstrap(symbol: string, estimator: LiquidationEstimator, o: 
  * jittered backoff on the clock. Rejects only with {@link EstimatorBootstrapError}; the estimator is untouched
  * unless every page arrived and validated.
  */
-export function bootstrapEstimator(symbol: string, estimator: LiquidationEstimator, options: BootstrapOptions): Promise<BootstrapResult> {
+export function bootstrapEstimator(symbol: string, estimator: EstimatorFeed, options: BootstrapOptions): Promise<BootstrapResult> {
   return runBootstrap(symbol, estimator, options, () => undefined);
 }
 
@@ -422,9 +422,9 @@ export interface BootstrapSymbolError {
   readonly message: string;
 }
 
-export interface BootstrapAllResult {
+export interface BootstrapAllResult<E extends EstimatorFeed = EstimatorFeed> {
   /** Only symbols whose bootstrap succeeded; the others can start from a fresh estimator. */
-  readonly estimators: ReadonlyMap<string, LiquidationEstimator>;
+  readonly estimators: ReadonlyMap<string, E>;
   /** In input order. */
   readonly results: readonly BootstrapResult[];
   /** In input order. */
@@ -442,11 +442,11 @@ export interface BootstrapAllResult {
  * nothing else is sent from it, lets in-flight symbols fail as `STOPPED`, and reports `stoppedReason`. Never
  * rejects.
  */
-export async function bootstrapAll(
+export async function bootstrapAll<E extends EstimatorFeed>(
   symbols: readonly string[],
-  makeEstimator: (symbol: string) => LiquidationEstimator,
+  makeEstimator: (symbol: string) => E,
   options: BootstrapAllOptions,
-): Promise<BootstrapAllResult> {
+): Promise<BootstrapAllResult<E>> {
   const queue = [...new Set(symbols)];
   const counts = { total: queue.length, started: 0, succeeded: 0, failed: 0, requests: 0, retries: 0 };
   const tally: Tally = (kind) => {
@@ -460,7 +460,7 @@ export async function bootstrapAll(
       // A broken progress callback must not abort the bootstrap.
     }
   };
-  const estimators = new Map<string, LiquidationEstimator>();
+  const estimators = new Map<string, E>();
   const results = new Map<string, BootstrapResult>();
   const errors = new Map<string, BootstrapSymbolError>();
   let stoppedReason: string | undefined;
