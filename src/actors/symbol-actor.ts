@@ -42,7 +42,8 @@ export interface SymbolState {
   readonly trigger: SignalTrigger;
   armed: ArmedSetup | undefined;
   evaluationArmed: boolean;
-  lastEvaluation: CoinEvaluated | undefined;
+  /** The last assessment (not its snapshots: those go out with the `evaluated` event and are not kept). */
+  lastAssessment: CoinEvaluated['assessment'] | undefined;
   signals: number;
 }
 
@@ -116,7 +117,7 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         trigger: new SignalTrigger(triggerConfig),
         armed: undefined,
         evaluationArmed: false,
-        lastEvaluation: undefined,
+        lastAssessment: undefined,
         signals: 0,
       };
     },
@@ -203,8 +204,8 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
 function evaluate(state: SymbolState, atMs: number, refresh: boolean, ctx: { emit(e: SymbolActorOutput): void; tell(target: string, msg: unknown): void }): void {
   const result = state.liquidity.evaluate(atMs);
   if (result === undefined) return;
-  state.lastEvaluation = { kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment };
-  ctx.emit(state.lastEvaluation);
+  state.lastAssessment = result.assessment;
+  ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment });
   ctx.tell(RANKER_ID, { kind: 'assessed', assessment: result.assessment, refresh });
 }
 
@@ -214,7 +215,7 @@ const finiteOrNull = (n: number) => (Number.isFinite(n) ? n : null);
 export function describeSymbol(state: SymbolState): Record<string, unknown> {
   const features: Record<string, number | null> = {};
   for (const [k, v] of Object.entries(state.features)) features[k] = typeof v === 'number' ? finiteOrNull(v) : v;
-  const a = state.lastEvaluation?.assessment;
+  const a = state.lastAssessment;
   return {
     symbol: state.symbol,
     features,
