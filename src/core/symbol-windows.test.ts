@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SymbolFeatures } from './features.js';
-import { SymbolWindows, emptyFeatures } from './symbol-windows.js';
+import { type LastValueField, SymbolWindows, emptyFeatures } from './symbol-windows.js';
 
 type TickerEv = { kind: 'ticker'; ts: number; last: number; mark: number; oi: number; oiv: number };
 type TradesEv = { kind: 'trades'; ts: number; bq: number; sq: number; bu: number; su: number };
@@ -9,78 +9,94 @@ type LiqEv = { kind: 'liq'; ts: number; long: number; short: number };
 type Ev = TickerEv | TradesEv | LiqEv;
 type Field = 'last' | 'mark' | 'oi' | 'oiv';
 const FIELDS: readonly Field[] = ['last', 'mark', 'oi', 'oiv'];
+const FIELD_NAME: Record<Field, LastValueField> = { last: 'lastPrice', mark: 'markPrice', oi: 'openInterest', oiv: 'openInterestValue' };
+const SHORT = SymbolWindows.shortHistorySec;
+/** Per-bucket contributions of one accepted event to each sum series (0 where the series did not keep it). */
+type Sums = { bq: number; sq: number; bu: number; su: number; long: number; short: number };
+type Obs = { bucket: number; value: number };
 
 /**
- * Brute-force model: keeps the raw accepted events of the current epoch and recomputes every feature from
- * them, straight from the definitions (no buckets, no running sums).
+ * Brute-force model of the documented semantics: keeps the raw accepted inputs of the current epoch and
+ * recomputes every feature from them, straight from the definitions (no buckets, no running sums, no rings).
+ * One head and horizon for everything; a gap of a horizon resets; a contribution to a 15-minute sum series
+ * (base quantities, liquidations) counts only if its bucket was under 15 minutes old when it arrived; a
+ * last-value observation counts if it is not older (ms) than that field's latest, however old its bucket.
  */
 class NaiveWindows {
-  private epoch: { ev: Ev; accepted: Set<Field> }[] = [];
+  private sums: { bucket: number; v: Sums }[] = [];
+  private obs = new Map<Field, Obs[]>();
   private head = NaN;
+  private firstBucket = NaN;
   private readonly latestObs = new Map<Field, number>();
   stale = 0;
 
-  constructor(private readonly horizonSec: number) {}
+  constructor(readonly horizonSec: number) {}
 
   push(ev: Ev): void {
     const b = Math.floor(ev.ts / 1000);
     if (Number.isNaN(this.head)) {
       this.head = ev.ts;
+      this.firstBucket = b;
     } else {
       const hb = Math.floor(this.head / 1000);
       if (b >= hb + this.horizonSec) {
-        this.epoch = [];
+        this.sums = [];
+        this.obs.clear();
         this.latestObs.clear();
+        this.firstBucket = b;
       } else if (b <= hb - this.horizonSec) {
         this.stale++;
         return;
       }
       this.head = Math.max(this.head, ev.ts);
+      this.firstBucket = Math.min(this.firstBucket, b);
     }
-    const accepted = new Set<Field>();
+    const short = Math.floor(this.head / 1000) - b < SHORT ? 1 : 0;
     if (ev.kind === 'ticker') {
       for (const f of FIELDS) {
         const v = ev[f];
         if (Number.isNaN(v)) continue;
         if (ev.ts < (this.latestObs.get(f) ?? -Infinity)) continue;
         this.latestObs.set(f, ev.ts);
-        accepted.add(f);
+        const list = this.obs.get(f) ?? [];
+        list.push({ bucket: b, value: v });
+        this.obs.set(f, list);
       }
+    } else if (ev.kind === 'trades') {
+      this.sums.push({ bucket: b, v: { bq: ev.bq * short, sq: ev.sq * short, bu: ev.bu, su: ev.su, long: 0, short: 0 } });
+    } else {
+      this.sums.push({ bucket: b, v: { bq: 0, sq: 0, bu: 0, su: 0, long: ev.long * short, short: ev.short * short } });
     }
-    this.epoch.push({ ev, accepted });
   }
 
-  private valueAsOf(field: Field, bucket: number): number {
-    let v = NaN;
-    for (const { ev, accepted } of this.epoch) {
-      if (ev.kind === 'ticker' && accepted.has(field) && Math.floor(ev.ts / 1000) <= bucket) v = ev[field];
-    }
-    return v;
+  /** Value of `field` as of `bucket`: the last accepted observation in it or before (they arrive in time order). */
+  valueAsOf(field: Field, bucket: number): number {
+    const list = this.obs.get(field) ?? [];
+    for (let i = list.length - 1; i >= 0; i--) if (list[i]!.bucket <= bucket) return list[i]!.value;
+    return NaN;
   }
 
-  private sum(windowSec: number, pick: (ev: Ev) => number): number {
-    const hb = Math.floor(this.head / 1000);
+  get headBucket(): number {
+    return Math.floor(this.head / 1000);
+  }
+
+  sum(windowSec: number, key: keyof Sums): number {
+    const hb = this.headBucket;
     let s = 0;
-    for (const { ev } of this.epoch) {
-      const b = Math.floor(ev.ts / 1000);
-      if (b > hb - windowSec && b <= hb) s += pick(ev);
-    }
+    for (const { bucket, v } of this.sums) if (bucket > hb - windowSec && bucket <= hb) s += v[key];
     return s;
   }
 
   features(): SymbolFeatures {
     if (Number.isNaN(this.head)) return emptyFeatures();
-    const hb = Math.floor(this.head / 1000);
+    const hb = this.headBucket;
     const pct = (now: number, then: number): number => (then === 0 ? NaN : ((now - then) / then) * 100);
     const last = this.valueAsOf('last', Infinity);
     const oi = this.valueAsOf('oi', Infinity);
-    const buyUsd = (e: Ev): number => (e.kind === 'trades' ? e.bu : 0);
-    const sellUsd = (e: Ev): number => (e.kind === 'trades' ? e.su : 0);
-    const buy5 = this.sum(300, buyUsd);
-    const sell5 = this.sum(300, sellUsd);
-    const hour = this.sum(3600, buyUsd) + this.sum(3600, sellUsd);
-    const firstBucket = Math.min(...this.epoch.map((e) => Math.floor(e.ev.ts / 1000)));
-    const historySec = Math.min(hb - firstBucket + 1, this.horizonSec);
+    const buy5 = this.sum(300, 'bu');
+    const sell5 = this.sum(300, 'su');
+    const hour = this.sum(3600, 'bu') + this.sum(3600, 'su');
+    const historySec = Math.min(hb - this.firstBucket + 1, this.horizonSec);
     const covered = Math.min(historySec, 3600);
     const avg = covered < 600 ? NaN : hour / (covered / 300);
     return {
@@ -95,8 +111,8 @@ class NaiveWindows {
       volumeRatio5m: avg > 0 ? (buy5 + sell5) / avg : NaN,
       buyVolume5mUsd: buy5,
       sellVolume5mUsd: sell5,
-      liqLongUsd5m: this.sum(300, (e) => (e.kind === 'liq' ? e.long : 0)),
-      liqShortUsd5m: this.sum(300, (e) => (e.kind === 'liq' ? e.short : 0)),
+      liqLongUsd5m: this.sum(300, 'long'),
+      liqShortUsd5m: this.sum(300, 'short'),
       historySec,
       tsEvent: this.head,
     };
@@ -110,15 +126,34 @@ function apply(w: SymbolWindows, ev: Ev): void {
 }
 
 /** Exact NaN-ness, values equal within 1e-9 relative. Plain checks (not `expect`) keep 100k comparisons fast. */
-function mismatches(actual: SymbolFeatures, expected: SymbolFeatures): string[] {
+function same(a: number, e: number): boolean {
+  return Number.isNaN(e) ? Number.isNaN(a) : !Number.isNaN(a) && Math.abs(a - e) <= 1e-9 * Math.max(Math.abs(a), Math.abs(e));
+}
+
+/** Ages probed on every last-value series (all under 15 minutes), and on the hour series as well. */
+const SHORT_AGES = [0, 1, 59, 60, 299, 300, 898, 899] as const;
+const LONG_AGES = [900, 1799, 3599] as const;
+
+/** Every feature, the 5-minute base quantities, and each last-value series at the probed ages it keeps. */
+function mismatches(w: SymbolWindows, actual: SymbolFeatures, ref: NaiveWindows): string[] {
   const bad: string[] = [];
+  const expected = ref.features();
   for (const key of Object.keys(expected) as (keyof SymbolFeatures)[]) {
-    const a = actual[key];
-    const e = expected[key];
-    const ok = Number.isNaN(e)
-      ? Number.isNaN(a)
-      : !Number.isNaN(a) && Math.abs(a - e) <= 1e-9 * Math.max(Math.abs(a), Math.abs(e));
-    if (!ok) bad.push(`${key} = ${a}, expected ${e}`);
+    if (!same(actual[key], expected[key])) bad.push(`${key} = ${actual[key]}, expected ${expected[key]}`);
+  }
+  const qty: [string, number, number][] = [
+    ['buyQty5m', w.buyQty5m(), ref.sum(300, 'bq')],
+    ['sellQty5m', w.sellQty5m(), ref.sum(300, 'sq')],
+  ];
+  for (const [name, a, e] of qty) if (!same(a, e)) bad.push(`${name} = ${a}, expected ${e}`);
+  for (const f of FIELDS) {
+    const long = f === 'last' || f === 'oi';
+    const ages = long ? [...SHORT_AGES, ...LONG_AGES, ref.horizonSec - 1] : SHORT_AGES;
+    for (const age of ages) {
+      const a = w.valueAt(FIELD_NAME[f], age);
+      const e = ref.valueAsOf(f, ref.headBucket - age);
+      if (!Object.is(a, e)) bad.push(`${FIELD_NAME[f]} at age ${age} = ${a}, expected ${e}`);
+    }
   }
   return bad;
 }
@@ -147,12 +182,14 @@ const payload: fc.Arbitrary<Omit<TickerEv, 'ts'> | Omit<TradesEv, 'ts'> | Omit<L
 const advanceMs = fc.oneof(
   { weight: 85, arbitrary: fc.integer({ min: 0, max: 6_000 }) },
   { weight: 6, arbitrary: fc.integer({ min: 6_000, max: 400_000 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 850_000, max: 3_000_000 }) },
   { weight: 2, arbitrary: fc.integer({ min: 3_598_000, max: 3_602_000 }) },
   { weight: 2, arbitrary: fc.integer({ min: 3_602_000, max: 9_000_000 }) },
 );
 const lagMs = fc.oneof(
   { weight: 85, arbitrary: fc.constant(0) },
   { weight: 10, arbitrary: fc.integer({ min: 0, max: 20_000 }) },
+  { weight: 4, arbitrary: fc.integer({ min: 850_000, max: 1_100_000 }) },
   { weight: 5, arbitrary: fc.integer({ min: 3_000_000, max: 4_000_000 }) },
 );
 const steps = fc.array(fc.record({ advanceMs, lagMs, payload }), { minLength: 1, maxLength: 400, size: 'max' });
@@ -169,7 +206,7 @@ const SEED = 20_240_611;
 
 describe('SymbolWindows vs a brute-force reference', () => {
   for (const horizonSec of [3600, 4000]) {
-    it(`matches every feature after every event (horizon ${horizonSec}s, seed ${SEED})`, () => {
+    it(`matches every feature, 5m quantity and probed history after every event (horizon ${horizonSec}s, seed ${SEED})`, () => {
       fc.assert(
         fc.property(steps, (raw) => {
           const events = toEvents(raw);
@@ -179,10 +216,12 @@ describe('SymbolWindows vs a brute-force reference', () => {
           events.forEach((ev, i) => {
             apply(w, ev);
             ref.push(ev);
-            const bad = mismatches(w.features(out), ref.features());
+            const bad = mismatches(w, w.features(out), ref);
             if (bad.length > 0) expect.fail(`after event ${i} (${JSON.stringify(ev)}): ${bad.join('; ')}`);
           });
           expect(w.staleEventCount).toBe(ref.stale);
+          expect(() => w.valueAt('markPrice', SHORT)).toThrow(RangeError);
+          expect(() => w.valueAt('openInterest', horizonSec)).toThrow(RangeError);
         }),
         { seed: SEED + horizonSec, numRuns: 200 },
       );
@@ -303,6 +342,64 @@ describe('SymbolWindows features by hand', () => {
     expect(f.lastPrice).toBeNaN();
     expect(f.historySec).toBe(1);
     expect(f.volumeRatio5m).toBeNaN();
+  });
+
+  it('a 20-minute gap empties the 15-minute sums but keeps the hour series, latest values and history', () => {
+    const w = new SymbolWindows();
+    w.onTicker(sec(0), 100, 100.5, 1000, 1e5);
+    w.onTrades(sec(0), 2, 3, 200, 300);
+    w.onLiquidations(sec(0), 1000, 2000);
+    w.onTrades(sec(100), 1, 0, 100, 0);
+    w.onLiquidations(sec(100), 7, 0);
+    w.onTrades(sec(1300), 0.5, 0, 50, 0); // 20 minutes after the last event
+    const f = w.features(emptyFeatures());
+    expect(w.resetCount).toBe(0);
+    expect(f.historySec).toBe(1301);
+    expect(f.liqLongUsd5m).toBe(0);
+    expect(f.liqShortUsd5m).toBe(0);
+    expect(w.buyQty5m()).toBe(0.5);
+    expect(w.sellQty5m()).toBe(0);
+    expect(f.volume5mUsd).toBe(50);
+    // the hour turnover still holds the pre-gap trades: 200 + 300 + 100 + 50 over 1301 s of history
+    expect(f.volumeRatio5m).toBeCloseTo(50 / (650 / (1301 / 300)), 12);
+    expect(f.lastPrice).toBe(100);
+    expect(f.markPrice).toBe(100.5);
+    expect(f.openInterestValue).toBe(1e5);
+    expect(f.priceChangePct5m).toBe(0); // against the forward-filled pre-gap price
+    expect(f.oiChangePct15m).toBe(0);
+    expect(w.valueAt('markPrice', 899)).toBe(100.5);
+    expect(w.valueAt('lastPrice', 1300)).toBe(100);
+    expect(w.valueAt('lastPrice', 1301)).toBeNaN();
+    expect(() => w.valueAt('markPrice', 900)).toThrow(RangeError);
+    w.onLiquidations(sec(1300), 10, 0);
+    w.onTicker(sec(1301), 101, NaN, 1050, NaN);
+    w.features(f);
+    expect(f.liqLongUsd5m).toBe(10);
+    expect(f.priceChangePct5m).toBeCloseTo(1, 12);
+    expect(f.oiChangePct15m).toBeCloseTo(5, 12);
+    w.onTrades(sec(1600), 0, 0, 0, 0); // second 1300 leaves the 5-minute window
+    w.features(f);
+    expect(f.liqLongUsd5m).toBe(0);
+    expect(w.buyQty5m()).toBe(0);
+  });
+
+  it('keeps a late event between 15 minutes and the horizon old for the hour series only', () => {
+    const w = new SymbolWindows();
+    w.onTrades(sec(2000), 0, 0, 1, 0);
+    w.onTrades(sec(1000), 9, 9, 700, 0); // 1000 s late: base quantity is out of its 15-minute history
+    w.onLiquidations(sec(1000), 5, 5);
+    w.onTicker(sec(1000), NaN, 42, NaN, 4200); // first mark/OI value: still the latest value
+    expect(w.staleEventCount).toBe(0);
+    const f = w.features(emptyFeatures());
+    expect(f.markPrice).toBe(42);
+    expect(f.openInterestValue).toBe(4200);
+    expect(w.valueAt('markPrice', 0)).toBe(42);
+    expect(f.historySec).toBe(1001);
+    expect(f.volumeRatio5m).toBeCloseTo(1 / (701 / (1001 / 300)), 12);
+    w.onTrades(sec(2700), 0, 0, 10, 0);
+    // the late turnover is still inside the hour: 700 + 1 + 10 over 1701 s of history
+    expect(w.features(f).volumeRatio5m).toBeCloseTo(10 / (711 / (1701 / 300)), 12);
+    expect(w.buyQty5m()).toBe(0);
   });
 
   it('counts and ignores events older than the horizon', () => {
