@@ -103,7 +103,8 @@ interface Cohort {
 interface Bucket {
   readonly priceUsd: number;
   readonly key: number;
-  readonly cohorts: Set<Cohort>;
+  /** Usually one or two (a bucket collects one tier's levels per hour): an array is far smaller than a Set. */
+  readonly cohorts: Cohort[];
 }
 
 const PRICE_IDX_OFFSET = 2 ** 19;
@@ -317,7 +318,7 @@ export class LiquidationEstimator {
       const openedAtMs = timeIdx * this.config.cohortMs;
       const cohort: Cohort = { side, priceUsd: bucket.priceUsd, openedAtMs, key, bucket, stored };
       this.cohorts.set(key, cohort);
-      bucket.cohorts.add(cohort);
+      bucket.cohorts.push(cohort);
     }
     if (this.cohorts.size > this.config.maxCohorts) this.evict();
   }
@@ -345,7 +346,7 @@ export class LiquidationEstimator {
     const key = (side === 'long' ? 0 : PRICE_IDX_SPAN) + idx + PRICE_IDX_OFFSET;
     const existing = this.buckets.get(key);
     if (existing !== undefined) return existing;
-    const bucket: Bucket = { priceUsd: Math.exp((idx + 0.5) * this.logStep), key, cohorts: new Set() };
+    const bucket: Bucket = { priceUsd: Math.exp((idx + 0.5) * this.logStep), key, cohorts: [] };
     this.buckets.set(key, bucket);
     const ladder = this.ladders[side];
     ladder.splice(this.ladderPosition(ladder, side, bucket.priceUsd), 0, bucket);
@@ -367,8 +368,13 @@ export class LiquidationEstimator {
 
   private removeCohort(c: Cohort): void {
     this.cohorts.delete(c.key);
-    c.bucket.cohorts.delete(c);
-    if (c.bucket.cohorts.size > 0) return;
+    const siblings = c.bucket.cohorts;
+    const slot = siblings.indexOf(c);
+    if (slot >= 0) {
+      siblings[slot] = siblings[siblings.length - 1] as Cohort;
+      siblings.pop();
+    }
+    if (siblings.length > 0) return;
     this.buckets.delete(c.bucket.key);
     const ladder = this.ladders[c.side];
     const at = this.ladderPosition(ladder, c.side, c.bucket.priceUsd);
