@@ -220,3 +220,46 @@ describe('VirtualClock', () => {
     expect(clock.now()).toBe(300);
   });
 });
+
+describe('VirtualClock against a naive model', () => {
+  it('fires the same timers in the same order at the same times (property)', () => {
+    const op = fc.oneof(
+      fc.record({ t: fc.constant('set' as const), name: fc.constantFrom('a', 'b', 'c', 'd', 'e'), dt: fc.integer({ min: -5, max: 50 }) }),
+      fc.record({ t: fc.constant('cancel' as const), name: fc.constantFrom('a', 'b', 'c', 'd', 'e') }),
+      fc.record({ t: fc.constant('advance' as const), dt: fc.integer({ min: 0, max: 30 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
+        const clock = new VirtualClock(0);
+        const fired: string[] = [];
+        // Naive model: a list scanned in full on every step.
+        let now = 0;
+        let seq = 0;
+        const model = new Map<string, { at: number; seq: number }>();
+        const expected: string[] = [];
+        for (const o of ops) {
+          if (o.t === 'set') {
+            clock.setTimer(o.name, now + o.dt, (t) => fired.push(`${o.name}@${t}`));
+            model.set(o.name, { at: Math.max(now, now + o.dt), seq: seq++ });
+          } else if (o.t === 'cancel') {
+            expect(clock.cancelTimer(o.name)).toBe(model.delete(o.name));
+          } else {
+            const target = now + o.dt;
+            for (;;) {
+              let best: [string, { at: number; seq: number }] | undefined;
+              for (const e of model) if (e[1].at <= target && (best === undefined || e[1].at < best[1].at || (e[1].at === best[1].at && e[1].seq < best[1].seq))) best = e;
+              if (best === undefined) break;
+              model.delete(best[0]);
+              expected.push(`${best[0]}@${best[1].at}`);
+            }
+            now = target;
+            clock.advanceTo(target);
+          }
+          expect(fired).toEqual(expected);
+          expect(clock.pendingTimers).toBe(model.size);
+        }
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+});
