@@ -83,7 +83,7 @@ export async function benchIngest(opts: { symbols?: number; durationMs?: number;
   }
   const base: number[] = [];
   const eng: number[] = [];
-  for (let r = 0; r < (opts.rounds ?? 5); r++) {
+  for (let r = 0; r < (opts.rounds ?? 9); r++) {
     const { engine, clock } = newEngine(frames[0]!.t);
     feed(engine, clock, warm);
     base.push(framesPerSec(() => baselinePass(timed), timed.length));

@@ -25,6 +25,9 @@ export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
   estimator: { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, maxCohorts: 128 },
 };
 
+/** Minimum spacing of OI readings fed to the estimator, exchange time. */
+export const OI_SAMPLE_MS = 1000;
+
 /** The part of the estimator a history feed drives. */
 export type EstimatorFeed = Pick<LiquidationEstimator, 'symbol' | 'onPrice' | 'onOpenInterest'>;
 
@@ -63,6 +66,7 @@ export class CoinLiquidity {
   private readonly external = new Map<HeatmapRange, HeatmapSnapshot>();
   private readonly typical = new TypicalClusterSizes();
   private lastOi = NaN;
+  private lastOiAt = -Infinity;
   private lastPrice = NaN;
 
   constructor(
@@ -90,6 +94,7 @@ export class CoinLiquidity {
     if (this.lastPrice > 0) fresh.onPrice(this.lastPrice);
     this.model = fresh;
     this.lastOi = NaN;
+    this.lastOiAt = -Infinity;
   }
 
   get refPrice(): number {
@@ -99,20 +104,23 @@ export class CoinLiquidity {
   onTicker(ev: TickerUpdated): void {
     if (ev.lastPrice > 0 && ev.lastPrice !== this.lastPrice) {
       this.lastPrice = ev.lastPrice;
-      this.estimator.onPrice(ev.lastPrice);
+      this.model.onPrice(ev.lastPrice);
     }
-    if (ev.openInterest > 0 && ev.openInterest !== this.lastOi && this.lastPrice > 0) {
+    // OI readings reach the model at most once a second per coin: the change in between is opened at the
+    // flow's VWAP either way, and Bybit pushes tickers every 100 ms.
+    if (ev.openInterest > 0 && ev.openInterest !== this.lastOi && this.lastPrice > 0 && ev.tsEvent - this.lastOiAt >= OI_SAMPLE_MS) {
       this.lastOi = ev.openInterest;
-      this.estimator.onOpenInterest(ev.tsEvent, ev.openInterest, this.lastPrice);
+      this.lastOiAt = ev.tsEvent;
+      this.model.onOpenInterest(ev.tsEvent, ev.openInterest, this.lastPrice);
     }
   }
 
   onTrades(ev: TradesPrinted): void {
-    this.estimator.onTrades(ev);
+    this.model.onTrades(ev);
   }
 
   onLiquidations(ev: LiquidationsOccurred): void {
-    for (const item of ev.items) this.estimator.onRealizedLiquidation(item);
+    for (const item of ev.items) this.model.onRealizedLiquidation(item);
   }
 
   /** Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. */

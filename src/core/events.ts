@@ -5,7 +5,11 @@
  * orders by it and latency is measured from it).
  */
 
-/** Full merged ticker state for one linear perpetual after a snapshot or delta. */
+/**
+ * What the actors need from the merged ticker state of one linear perpetual after a snapshot or delta. The
+ * full merged state (book top, 24 h figures, index price…) stays in the decoder and is shown by the operator
+ * endpoint; every extra double here would cost an allocation per frame.
+ */
 export interface TickerUpdated {
   readonly kind: 'ticker';
   readonly symbol: string;
@@ -13,16 +17,11 @@ export interface TickerUpdated {
   readonly tsInit: number;
   readonly lastPrice: number;
   readonly markPrice: number;
-  readonly indexPrice: number;
   /** Base-coin size summed over both sides (Bybit linear semantics). */
   readonly openInterest: number;
   /** USD value of `openInterest`. */
   readonly openInterestValue: number;
   readonly fundingRate: number;
-  readonly bid1Price: number;
-  readonly ask1Price: number;
-  readonly volume24h: number;
-  readonly turnover24h: number;
 }
 
 /** One `publicTrade` frame, aggregated by taker side. */

@@ -158,14 +158,9 @@ export class BybitDecoder {
       tsInit,
       lastPrice: state.lastPrice,
       markPrice: state.markPrice,
-      indexPrice: state.indexPrice,
       openInterest: state.openInterest,
       openInterestValue: state.openInterestValue,
       fundingRate: state.fundingRate,
-      bid1Price: state.bid1Price,
-      ask1Price: state.ask1Price,
-      volume24h: state.volume24h,
-      turnover24h: state.turnover24h,
     };
   }
 
