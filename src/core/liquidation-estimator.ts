@@ -89,20 +89,21 @@ export interface EstimatedLevel {
   readonly side: LiquidationSide;
 }
 
+/** Mutable so removed cohorts and buckets can be pooled and reused (see `cohortPool`). */
 interface Cohort {
-  readonly side: LiquidationSide;
-  readonly priceUsd: number;
-  readonly openedAtMs: number;
-  readonly key: number;
-  readonly bucket: Bucket;
+  side: LiquidationSide;
+  priceUsd: number;
+  openedAtMs: number;
+  key: number;
+  bucket: Bucket;
   /** USD in internal units: current USD = stored × unit(now). */
   stored: number;
 }
 
 /** All cohorts of one side at one price bucket; crossing removes whole buckets. */
 interface Bucket {
-  readonly priceUsd: number;
-  readonly key: number;
+  priceUsd: number;
+  key: number;
   /** Usually one or two (a bucket collects one tier's levels per hour): an array is far smaller than a Set. */
   readonly cohorts: Cohort[];
 }
@@ -125,6 +126,8 @@ export class LiquidationEstimator {
   private scale = 1;
   private lastEventMs = -Infinity;
   private readonly buckets = new Map<number, Bucket>();
+  private readonly cohortPool: Cohort[] = [];
+  private readonly bucketPool: Bucket[] = [];
   /** Per side, buckets ordered so the next one the price can cross is last (longs ascending, shorts descending). */
   private readonly ladders: Record<LiquidationSide, Bucket[]> = { long: [], short: [] };
 
@@ -316,7 +319,16 @@ export class LiquidationEstimator {
       }
       const bucket = this.bucketFor(side, idx);
       const openedAtMs = timeIdx * this.config.cohortMs;
-      const cohort: Cohort = { side, priceUsd: bucket.priceUsd, openedAtMs, key, bucket, stored };
+      let cohort = this.cohortPool.pop();
+      if (cohort === undefined) cohort = { side, priceUsd: bucket.priceUsd, openedAtMs, key, bucket, stored };
+      else {
+        cohort.side = side;
+        cohort.priceUsd = bucket.priceUsd;
+        cohort.openedAtMs = openedAtMs;
+        cohort.key = key;
+        cohort.bucket = bucket;
+        cohort.stored = stored;
+      }
       this.cohorts.set(key, cohort);
       bucket.cohorts.push(cohort);
     }
@@ -346,7 +358,13 @@ export class LiquidationEstimator {
     const key = (side === 'long' ? 0 : PRICE_IDX_SPAN) + idx + PRICE_IDX_OFFSET;
     const existing = this.buckets.get(key);
     if (existing !== undefined) return existing;
-    const bucket: Bucket = { priceUsd: Math.exp((idx + 0.5) * this.logStep), key, cohorts: [] };
+    const priceUsd = Math.exp((idx + 0.5) * this.logStep);
+    let bucket = this.bucketPool.pop();
+    if (bucket === undefined) bucket = { priceUsd, key, cohorts: [] };
+    else {
+      bucket.priceUsd = priceUsd;
+      bucket.key = key;
+    }
     this.buckets.set(key, bucket);
     const ladder = this.ladders[side];
     ladder.splice(this.ladderPosition(ladder, side, bucket.priceUsd), 0, bucket);
@@ -374,17 +392,37 @@ export class LiquidationEstimator {
       siblings[slot] = siblings[siblings.length - 1] as Cohort;
       siblings.pop();
     }
+    this.recycleCohort(c);
     if (siblings.length > 0) return;
     this.buckets.delete(c.bucket.key);
     const ladder = this.ladders[c.side];
     const at = this.ladderPosition(ladder, c.side, c.bucket.priceUsd);
     if (ladder[at] === c.bucket) ladder.splice(at, 1);
+    this.recycleBucket(c.bucket);
+  }
+
+  /*
+   * Cohorts and buckets churn as price wanders (new ones appear, the smallest are evicted, crossed ones are
+   * consumed). Reusing the objects keeps that churn out of the old generation, which otherwise grows the
+   * heap well past the live data across 500 coins.
+   */
+  private recycleCohort(c: Cohort): void {
+    if (this.cohortPool.length < this.config.maxCohorts) this.cohortPool.push(c);
+  }
+
+  private recycleBucket(b: Bucket): void {
+    b.cohorts.length = 0;
+    if (this.bucketPool.length < this.config.maxCohorts) this.bucketPool.push(b);
   }
 
   /** Removes a bucket already taken off its ladder, with all its cohorts. */
   private dropBucket(bucket: Bucket): void {
-    for (const c of bucket.cohorts) this.cohorts.delete(c.key);
+    for (const c of bucket.cohorts) {
+      this.cohorts.delete(c.key);
+      this.recycleCohort(c);
+    }
     this.buckets.delete(bucket.key);
+    this.recycleBucket(bucket);
   }
 
   /** Multiplier from internal units to USD at time `t`. */
