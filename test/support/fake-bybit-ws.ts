@@ -1,36 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, WebSocket } from 'ws';
-import type { Clock } from '../../src/core/clock.js';
+import { LiveClock } from '../../src/cli/live-clock.js';
 
-/** A wall-clock `Clock` for integration tests and benches that talk to real sockets. */
-export function realTimeClock(): Clock & { cancelAll(): void } {
-  const timers = new Map<string, NodeJS.Timeout>();
-  return {
-    now: () => performance.timeOrigin + performance.now(),
-    setTimer(name, fireAtMs, callback) {
-      const old = timers.get(name);
-      if (old) clearTimeout(old);
-      const delay = Math.max(0, fireAtMs - (performance.timeOrigin + performance.now()));
-      timers.set(
-        name,
-        setTimeout(() => {
-          timers.delete(name);
-          callback(performance.timeOrigin + performance.now());
-        }, delay),
-      );
-    },
-    cancelTimer(name) {
-      const t = timers.get(name);
-      if (!t) return false;
-      clearTimeout(t);
-      return timers.delete(name);
-    },
-    cancelAll() {
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
-    },
-  };
+/** A wall-clock `Clock` for tests that talk to real sockets or need timers to fire on their own: the daemon's own. */
+export function realTimeClock(): LiveClock {
+  return new LiveClock();
 }
 
 /** Realistic linear `tickers` snapshot frame (strings for numbers, as Bybit sends them). */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import type { Clock } from '../../src/core/clock.js';
+import { LiveClock } from '../../src/cli/live-clock.js';
 import { PG_URL } from './services.js';
 
 /** A throwaway database on the test server, so storage test files can run in parallel. */
@@ -44,31 +44,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** Wall-clock `Clock` for tests that need timers to fire on their own (the lead's LiveClock lives in main). */
-export function wallClock(): Clock & { cancelAll(): void } {
-  const timers = new Map<string, NodeJS.Timeout>();
-  return {
-    now: () => Date.now(),
-    setTimer(name, fireAtMs, callback) {
-      const old = timers.get(name);
-      if (old) clearTimeout(old);
-      timers.set(
-        name,
-        setTimeout(() => {
-          timers.delete(name);
-          callback(Date.now());
-        }, Math.max(0, fireAtMs - Date.now())),
-      );
-    },
-    cancelTimer(name) {
-      const t = timers.get(name);
-      if (!t) return false;
-      clearTimeout(t);
-      return timers.delete(name);
-    },
-    cancelAll() {
-      for (const t of timers.values()) clearTimeout(t);
-      timers.clear();
-    },
-  };
+/** A wall-clock `Clock` for tests that talk to real sockets or need timers to fire on their own: the daemon's own. */
+export function wallClock(): LiveClock {
+  return new LiveClock();
 }
