@@ -1,6 +1,6 @@
 import net from 'node:net';
 import fc from 'fast-check';
-import { firstValueFrom, filter, take, toArray } from 'rxjs';
+import { firstValueFrom, take, toArray } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/core/clock.js';
 import type { SourceEvent } from '../src/core/events.js';

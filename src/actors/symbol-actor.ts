@@ -1,5 +1,5 @@
 import { CoinLiquidity, DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../core/coin-liquidity.js';
-import type { LiquidationsOccurred, MarketEvent, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
+import type { LiquidationsOccurred, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
 import { DEFAULT_TRIGGER_CONFIG, SignalTrigger, type ArmedSetup, type TriggerConfig } from '../core/trigger.js';
 import type { SymbolFeatures } from '../core/features.js';
 import { MinuteBarBuilder } from '../core/minute-bar.js';

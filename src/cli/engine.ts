@@ -38,7 +38,7 @@ export class Engine {
     this.actorFor(event.symbol).tell(event);
   };
 
-  constructor(private readonly opts: EngineOptions) {
+  constructor(opts: EngineOptions) {
     this.behavior = symbolActor(opts.symbol);
     this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame });
     this.system = new ActorSystem<EngineOutput>({
