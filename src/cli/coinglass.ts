@@ -38,6 +38,7 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
   const client = new CoinGlassClient({
     apiKey,
     baseUrl: config.coinglassUrl,
+    heatmapModel: config.coinglassHeatmapModel,
     now: () => clock.now(),
     onReply: (url, body, tsInit, status) => {
       if (status >= 200 && status < 300) tape?.write({ t: tsInit, s: COINGLASS_TAPE_SOURCE, k: 'http', u: url, d: body });
@@ -48,6 +49,7 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     clock,
     apiKey,
     ranges: COINGLASS_RANGES,
+    planRequestsPerMinute: config.coinglassPlanRequestsPerMin,
     random: Math.random,
     fetchHeatmap: async (coin, range) => (await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range })).snapshot,
     onSnapshot: (snapshot) => engine.heatmap(snapshot),

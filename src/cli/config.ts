@@ -17,6 +17,17 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 const optionalSecret = z.string().min(1, 'must not be empty when set').optional();
+/** `key:number,key:number` lists, e.g. `7d:1,14d:1,30d:1` or `BTC:100000000`. */
+const pairList = (keyRe: RegExp, what: string) =>
+  z
+    .string()
+    .refine(
+      (s) => s === '' || s.split(',').every((item) => {
+        const [k, v, ...rest] = item.split(':');
+        return rest.length === 0 && k !== undefined && keyRe.test(k) && v !== undefined && Number.isFinite(Number(v)) && Number(v) >= 0;
+      }),
+      `must be a comma-separated list of ${what}:number (number ≥ 0)`,
+    );
 
 export const CONFIG_SCHEMA = z.object({
   BYBIT_WS_URL: url(['ws:', 'wss:']).default('wss://stream.bybit.com/v5/public/linear'),
@@ -45,6 +56,16 @@ export const CONFIG_SCHEMA = z.object({
   SPIKE_OI_15M_PCT: positive.default(3),
   SPIKE_VOLUME_RATIO: positive.default(1.5),
   SPIKE_COOLDOWN_MS: int(0, 86_400_000).default(300_000),
+  RANK_INTERVAL_MS: int(10_000, 3_600_000).default(300_000),
+  RANK_TOP_N: int(1, 1000).default(10),
+  RANK_ARMED_K: int(0, 100).default(3),
+  SIGNAL_RANGE_WEIGHTS: pairList(/^(12h|24h|3d|7d|14d|2w|30d|90d|180d|1y)$/, 'range').default('7d:1,14d:1,30d:1'),
+  THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN').default(''),
+  SUCCESS_RATE_PRIOR: z.coerce.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5),
+  TRIGGER_COOLDOWN_MS: int(0, 86_400_000).default(900_000),
+  ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
+  COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
+  COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
   BYBIT_API_KEY: optionalSecret,
@@ -78,6 +99,14 @@ export interface Config {
   readonly estimatorBootstrapDays: number;
   readonly bybitRestRequestsPerSec: number;
   readonly spike: { readonly price1mPct: number; readonly price5mPct: number; readonly oi15mPct: number; readonly volumeRatio: number; readonly cooldownMs: number };
+  readonly ranking: { readonly intervalMs: number; readonly topN: number; readonly armedK: number };
+  readonly signalRangeWeights: Readonly<Record<string, number>>;
+  readonly thresholdOverridesUsd: Readonly<Record<string, number>>;
+  readonly successRatePrior: number;
+  readonly triggerCooldownMs: number;
+  readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
+  readonly coinglassPlanRequestsPerMin: number;
+  readonly coinglassHeatmapModel: 1 | 2 | 3;
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
   readonly bybitApiKey: string | undefined;
@@ -156,6 +185,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
       volumeRatio: r.SPIKE_VOLUME_RATIO,
       cooldownMs: r.SPIKE_COOLDOWN_MS,
     },
+    ranking: { intervalMs: r.RANK_INTERVAL_MS, topN: r.RANK_TOP_N, armedK: r.RANK_ARMED_K },
+    signalRangeWeights: parsePairs(r.SIGNAL_RANGE_WEIGHTS, (k) => (k === '2w' ? '14d' : k)),
+    thresholdOverridesUsd: parsePairs(r.THRESHOLD_OVERRIDES_USD),
+    successRatePrior: r.SUCCESS_RATE_PRIOR,
+    triggerCooldownMs: r.TRIGGER_COOLDOWN_MS,
+    estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
+    coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN,
+    coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
     bybitApiKey: r.BYBIT_API_KEY,
@@ -163,4 +200,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     coinglassApiKey: r.COINGLASS_API_KEY,
     telegramBotToken: r.TELEGRAM_BOT_TOKEN,
   };
+}
+
+function parsePairs(text: string, mapKey: (k: string) => string = (k) => k): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (text === '') return out;
+  for (const item of text.split(',')) {
+    const [k, v] = item.split(':') as [string, string];
+    out[mapKey(k)] = Number(v);
+  }
+  return out;
 }

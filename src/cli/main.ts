@@ -2,9 +2,9 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
 import { createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
 import { startDaemon } from './run.js';
 import { dbLog } from './storage.js';
@@ -132,7 +132,7 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
       const log = createLogger(values.json ? 'silent' : config.logLevel);
       const summary = await replayTape(positionals, {
         speed,
-        symbol: { horizonSec: config.windowHorizonSec, spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike } },
+        ...engineSettings(config),
         onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);

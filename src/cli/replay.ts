@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { RankerConfig } from '../actors/ranker-actor.js';
 import type { SymbolActorConfig } from '../actors/symbol-actor.js';
 import { VirtualClock } from '../core/clock.js';
 import type { TapeRecord } from '../core/tape-record.js';
@@ -12,6 +13,8 @@ import { Engine, type EngineOutput } from './engine.js';
 
 export interface ReplayOptions {
   readonly symbol: SymbolActorConfig;
+  /** Ranking settings; default the ranker's defaults. Pass the live run's (see `engineSettings`) to reproduce it. */
+  readonly ranker?: RankerConfig;
   /** Multiple of real time; Infinity (default) replays as fast as possible. */
   readonly speed?: number;
   readonly highWaterMark?: number;
@@ -70,6 +73,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         clock,
         drain: { mode: 'sync' },
         symbol: opts.symbol,
+        ranker: opts.ranker,
         onOutput: (event) => {
           hash.update(JSON.stringify(event));
           hash.update('\n');

@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
-import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
 import type { SourceEvent } from '../core/events.js';
 import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
 import { redactUrl, type Logger } from '../sinks/logger.js';
@@ -11,6 +10,7 @@ import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
 import { Engine, type EngineOutput } from './engine.js';
+import { engineSettings } from './engine-settings.js';
 import { LiveClock } from './live-clock.js';
 import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
 import type { Bus } from '../sinks/bus.js';
@@ -72,10 +72,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         clock,
         // Inline while the engine keeps up; past 512 frames in one event-loop turn, queue and conflate.
         drain: { mode: 'adaptive', inlineBudget: 512, schedule: (drain) => setImmediate(drain) },
-        symbol: {
-          horizonSec: config.windowHorizonSec,
-          spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
-        },
+        ...engineSettings(config),
         onOutput: (event) => {
           if (event.kind === 'spike') {
             log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);

@@ -1,0 +1,39 @@
+import type { RankerConfig } from '../actors/ranker-actor.js';
+import type { SymbolActorConfig } from '../actors/symbol-actor.js';
+import { DEFAULT_COIN_LIQUIDITY_CONFIG } from '../core/coin-liquidity.js';
+import type { HeatmapRange } from '../core/heatmap.js';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
+import { DEFAULT_TRIGGER_CONFIG } from '../core/trigger.js';
+import type { Config } from './config.js';
+
+export interface EngineSettings {
+  readonly symbol: SymbolActorConfig;
+  readonly ranker: RankerConfig;
+}
+
+/**
+ * The engine's decision settings from configuration. `run` and `replay` both build them here, so a replay
+ * with the same configuration decides exactly as the live run did.
+ */
+export function engineSettings(config: Config): EngineSettings {
+  const base = DEFAULT_COIN_LIQUIDITY_CONFIG;
+  return {
+    symbol: {
+      horizonSec: config.windowHorizonSec,
+      spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
+      trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: config.triggerCooldownMs },
+      evaluateIntervalMs: config.ranking.intervalMs,
+      liquidity: {
+        ...base,
+        successRatePrior: config.successRatePrior,
+        evaluation: {
+          ...base.evaluation,
+          overridesUsd: config.thresholdOverridesUsd,
+          imbalance: { ...base.evaluation.imbalance, weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>> },
+        },
+        estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers },
+      },
+    },
+    ranker: { ...config.ranking },
+  };
+}
