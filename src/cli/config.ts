@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { validateInterval } from '../sinks/db/migrator.js';
 
 /**
  * Configuration: environment variables, optionally under a JSON file named by WHALESTACK_CONFIG (or
@@ -17,6 +18,14 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 const optionalSecret = z.string().min(1, 'must not be empty when set').optional();
+const pgInterval = z.string().refine((v) => {
+  try {
+    validateInterval('setting', v);
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be a PostgreSQL interval like '7 days' or '12 hours'");
 /** `key:number,key:number` lists, e.g. `7d:1,14d:1,30d:1` or `BTC:100000000`. */
 const pairList = (keyRe: RegExp, what: string) =>
   z
@@ -66,6 +75,14 @@ export const CONFIG_SCHEMA = z.object({
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
+  DB_BATCH_ROWS: int(1, 100_000).default(2000),
+  DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
+  DB_MAX_BUFFERED_ROWS: int(100, 10_000_000).default(50_000),
+  TIMESCALE_CHUNK_INTERVAL: pgInterval.default('1 day'),
+  TIMESCALE_COMPRESS_AFTER: pgInterval.default('7 days'),
+  TIMESCALE_RETENTION_SNAPSHOTS: pgInterval.default('90 days'),
+  TIMESCALE_RETENTION_EVENTS: pgInterval.default('180 days'),
+  TIMESCALE_RETENTION_BARS: pgInterval.default('730 days'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
   BYBIT_API_KEY: optionalSecret,
@@ -109,6 +126,14 @@ export interface Config {
   readonly coinglassHeatmapModel: 1 | 2 | 3;
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
+  readonly db: { readonly batchRows: number; readonly flushIntervalMs: number; readonly maxBufferedRows: number };
+  readonly timescale: {
+    readonly chunkInterval: string;
+    readonly compressAfter: string;
+    readonly retentionSnapshots: string;
+    readonly retentionEvents: string;
+    readonly retentionBars: string;
+  };
   readonly bybitApiKey: string | undefined;
   readonly bybitApiSecret: string | undefined;
   readonly coinglassApiKey: string | undefined;
@@ -195,6 +220,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
+    db: { batchRows: r.DB_BATCH_ROWS, flushIntervalMs: r.DB_FLUSH_INTERVAL_MS, maxBufferedRows: r.DB_MAX_BUFFERED_ROWS },
+    timescale: {
+      chunkInterval: r.TIMESCALE_CHUNK_INTERVAL,
+      compressAfter: r.TIMESCALE_COMPRESS_AFTER,
+      retentionSnapshots: r.TIMESCALE_RETENTION_SNAPSHOTS,
+      retentionEvents: r.TIMESCALE_RETENTION_EVENTS,
+      retentionBars: r.TIMESCALE_RETENTION_BARS,
+    },
     bybitApiKey: r.BYBIT_API_KEY,
     bybitApiSecret: r.BYBIT_API_SECRET,
     coinglassApiKey: r.COINGLASS_API_KEY,

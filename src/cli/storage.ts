@@ -40,6 +40,9 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
     db,
     clock,
     journalDir: path.join(config.dataDir, 'journal'),
+    maxBatchRows: config.db.batchRows,
+    flushIntervalMs: config.db.flushIntervalMs,
+    maxBufferedRows: config.db.maxBufferedRows,
     metrics: registry ? new WriterMetrics(registry) : undefined,
     log: dbLog(log),
   });
@@ -47,7 +50,7 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
   const migrated = (async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        const report = await migrate(db, { log: dbLog(log) });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
         log.info({ applied: report.applied, timescaledb: report.timescaledb }, 'migrations up to date');
         return;
       } catch (err) {
