@@ -1,6 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type EstimatedLevel } from './liquidation-estimator.js';
+import {
+  buildHeatmapSnapshot,
+  HEATMAP_RANGE_MS,
+  type HeatmapRange,
+  type HeatmapSnapshot,
+  type LiquidationSide,
+  type RawHeatmapLevel,
+} from './heatmap.js';
+import {
+  DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG,
+  LiquidationEstimator,
+  type EstimatedLevel,
+  type LiquidationEstimatorConfig,
+  type RealizedFill,
+  type TradeFlow,
+} from './liquidation-estimator.js';
 
 const SEED = 0xe57;
 const HOUR = 3_600_000;
@@ -209,4 +224,430 @@ describe('LiquidationEstimator', () => {
       { seed: SEED + 1, numRuns: 100 },
     );
   });
+
+  type ModelOp = Op | { kind: 'gap'; dtMs: number } | { kind: 'read'; maxAgeMs: number; laterMs: number };
+
+  /** Prices on a coarse grid around 100 so realized fills and price moves hit the levels entries create. */
+  const gridPriceArb = fc.integer({ min: 160, max: 240 }).map((c) => c / 2);
+  const modelOpArb: fc.Arbitrary<ModelOp> = fc.oneof(
+    { arbitrary: fc.record({ kind: fc.constant('oi' as const), dtMs: fc.integer({ min: 0, max: 3 * HOUR }), qty: fc.integer({ min: 0, max: 3000 }), price: gridPriceArb, share: fc.option(fc.double({ min: 0, max: 1, noNaN: true }), { nil: undefined }) }), weight: 6 },
+    { arbitrary: fc.record({ kind: fc.constant('trade' as const), dtMs: fc.integer({ min: 0, max: HOUR }), buyUsd: fc.integer({ min: 0, max: 1e6 }), sellUsd: fc.integer({ min: 0, max: 1e6 }), price: gridPriceArb }), weight: 3 },
+    { arbitrary: fc.record({ kind: fc.constant('price' as const), price: gridPriceArb }), weight: 2 },
+    { arbitrary: fc.record({ kind: fc.constant('liq' as const), side: fc.constantFrom('long' as const, 'short' as const), price: fc.double({ min: 60, max: 140, noNaN: true }), usd: fc.integer({ min: 1, max: 2e5 }) }), weight: 3 },
+    { arbitrary: fc.record({ kind: fc.constant('gap' as const), dtMs: fc.integer({ min: 0, max: 200 * HOUR }) }), weight: 1 },
+    { arbitrary: fc.record({ kind: fc.constant('read' as const), maxAgeMs: fc.constantFrom(HOUR, 6 * HOUR, DAY), laterMs: fc.integer({ min: -HOUR, max: 10 * DAY }) }), weight: 1 },
+  );
+  const configArb = fc.record({
+    maxCohorts: fc.constantFrom(16, 24, 128),
+    halfLifeMs: fc.constantFrom(HOUR, DAY, 1e18),
+    cohortMs: fc.constantFrom(1000, HOUR),
+    minCohortUsd: fc.constantFrom(1, 500),
+    maxRealized: fc.constantFrom(0, 3, 256),
+    realizedMatchFraction: fc.constantFrom(0, 0.005, 0.02),
+    /** Scales price moves around 100: calm runs keep far levels alive long enough to fill 128 cohorts. */
+    spread: fc.constantFrom(1, 0.1, 0.02),
+  });
+
+  /** Exact comparison (JSON keeps every double's digits) that fails cheaply, so shrinking stays fast. */
+  function same(label: string, actual: unknown, expected: unknown): void {
+    const a = JSON.stringify(actual);
+    const b = JSON.stringify(expected);
+    if (a !== b) throw new Error(`${label} differs from the reference:\n  got      ${a.slice(0, 400)}\n  expected ${b.slice(0, 400)}`);
+  }
+
+  it('property: identical outputs to the reference (former object-based) model on random sequences', () => {
+    console.log(`estimator reference-model property seed=${SEED + 2}`);
+    fc.assert(
+      fc.property(configArb, fc.array(modelOpArb, { minLength: 10, maxLength: 150, size: 'max' }), ({ spread, ...overrides }, rawOps) => {
+        const config: LiquidationEstimatorConfig = { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, ...overrides };
+        const ops = rawOps.map((op) => ('price' in op ? { ...op, price: 100 + (op.price - 100) * spread } : op));
+        const e = new LiquidationEstimator('P', config);
+        const ref = new ReferenceEstimator('P', config);
+        let t = 0;
+        ops.forEach((op, i) => {
+          if (op.kind === 'oi') {
+            t += op.dtMs;
+            same(`oi #${i}`, e.onOpenInterest(t, op.qty, op.price, op.share), ref.onOpenInterest(t, op.qty, op.price, op.share));
+          } else if (op.kind === 'trade') {
+            t += op.dtMs;
+            e.onTrades(trades(t, op.buyUsd, op.sellUsd, op.price));
+            ref.onTrades(trades(t, op.buyUsd, op.sellUsd, op.price));
+          } else if (op.kind === 'price') {
+            e.onPrice(op.price);
+            ref.onPrice(op.price);
+          } else if (op.kind === 'liq') {
+            const fill = { tsEvent: t, side: op.side, price: op.price, usd: op.usd };
+            same(`liq #${i}`, e.onRealizedLiquidation(fill), ref.onRealizedLiquidation(fill));
+          } else if (op.kind === 'gap') {
+            t += op.dtMs;
+          } else {
+            const at = t + op.laterMs;
+            same(`aged levels #${i}`, e.exposureLevels(at, op.maxAgeMs), ref.exposureLevels(at, op.maxAgeMs));
+            same(`snapshot #${i}`, e.snapshot('24h', at, 100), ref.snapshot('24h', at, 100));
+          }
+          same(`cohortCount #${i}`, e.cohortCount, ref.cohortCount);
+          same(`levels #${i}`, e.exposureLevels(t), ref.exposureLevels(t));
+          same(`exposureUsd #${i}`, e.exposureUsd(t), ref.exposureUsd(t));
+        });
+        for (const range of ['12h', '3d', '30d'] as const) same(`final ${range}`, e.snapshot(range, t + HOUR, 100), ref.snapshot(range, t + HOUR, 100));
+      }),
+      { seed: SEED + 2, numRuns: 300 },
+    );
+  });
+
+  it('boundary: a price exactly at a level consumes it, in both the model and the reference', () => {
+    const e = seeded(5_000, 5_000);
+    const ref = new ReferenceEstimator('SOLUSDT', NO_DECAY);
+    ref.onOpenInterest(0, 1000, 100);
+    ref.onTrades(trades(500, 5_000, 5_000, 100));
+    ref.onOpenInterest(1000, 1100, 100);
+    const levels = e.exposureLevels(1000);
+    const long = levels.filter((l) => l.side === 'long').at(-2);
+    const short = levels.filter((l) => l.side === 'short').at(1);
+    for (const price of [long?.priceUsd, short?.priceUsd]) {
+      if (price === undefined) throw new Error('expected seeded levels');
+      e.onPrice(price);
+      ref.onPrice(price);
+      same(`levels after price ${price}`, e.exposureLevels(1000), ref.exposureLevels(1000));
+    }
+    expect(e.exposureLevels(1000).map((l) => l.side)).toEqual(['long', 'long', 'long', 'short', 'short', 'short']);
+  });
+
+  it('matches the reference model through growth, eviction and renormalisation with the default 4096 cohorts', () => {
+    const config = { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, halfLifeMs: 2 * HOUR };
+    const e = new LiquidationEstimator('X', config);
+    const ref = new ReferenceEstimator('X', config);
+    let oi = 1000;
+    let maxSeen = 0;
+    let evictions = 0;
+    for (let i = 0; i < 8000; i++) {
+      const t = i * 5 * 60_000;
+      const price = 100 * Math.exp(0.3 * Math.sin(i / 50) + 0.05 * Math.sin(i / 3));
+      oi += i % 7 === 0 ? -5 : 3 + (i % 4);
+      e.onOpenInterest(t, oi, price);
+      ref.onOpenInterest(t, oi, price);
+      if (i % 11 === 0) {
+        const fill = { tsEvent: t, side: i % 2 === 0 ? ('long' as const) : ('short' as const), price: price * (i % 2 === 0 ? 0.95 : 1.05), usd: 5_000 };
+        e.onRealizedLiquidation(fill);
+        ref.onRealizedLiquidation(fill);
+      }
+      const before = maxSeen;
+      maxSeen = Math.max(maxSeen, e.cohortCount);
+      if (e.cohortCount < before - 500) evictions++;
+      same(`cohortCount #${i}`, e.cohortCount, ref.cohortCount);
+      if (i % 97 === 0) same(`levels #${i}`, e.exposureLevels(t), ref.exposureLevels(t));
+    }
+    same('final levels', e.exposureLevels(8000 * 5 * 60_000), ref.exposureLevels(8000 * 5 * 60_000));
+    expect(maxSeen).toBeGreaterThan(4000);
+    expect(evictions).toBeGreaterThan(0);
+  });
 });
+
+/*
+ * The former object-based model (cohort and bucket objects, two Maps, per-side arrays), kept verbatim as the
+ * reference the compact typed-array implementation must match bit for bit.
+ */
+interface Cohort {
+  side: LiquidationSide;
+  priceUsd: number;
+  openedAtMs: number;
+  key: number;
+  bucket: Bucket;
+  stored: number;
+}
+interface Bucket {
+  priceUsd: number;
+  key: number;
+  readonly cohorts: Cohort[];
+}
+
+const PRICE_IDX_OFFSET = 2 ** 19;
+const PRICE_IDX_SPAN = 2 ** 20;
+const RENORMALISE_EXPONENT = 64;
+
+class ReferenceEstimator {
+  private readonly tiers: Array<{ longFactor: number; shortFactor: number; share: number }>;
+  private readonly logStep: number;
+  private readonly cohorts = new Map<number, Cohort>();
+  private readonly realized: RealizedFill[] = [];
+  private lastOiQty: number | undefined;
+  private flowBuyUsd = 0;
+  private flowSellUsd = 0;
+  private flowQty = 0;
+  private epochMs: number | undefined;
+  private scale = 1;
+  private lastEventMs = -Infinity;
+  private readonly buckets = new Map<number, Bucket>();
+  private readonly cohortPool: Cohort[] = [];
+  private readonly bucketPool: Bucket[] = [];
+  private readonly ladders: Record<LiquidationSide, Bucket[]> = { long: [], short: [] };
+
+  constructor(
+    readonly symbol: string,
+    private readonly config: LiquidationEstimatorConfig,
+  ) {
+    const mm = config.maintenanceMarginRate;
+    if (!(mm >= 0 && mm < 0.5)) throw new Error(`estimator: maintenanceMarginRate out of range: ${mm}`);
+    const bucket = config.bucketFraction;
+    if (!(bucket > 0 && bucket <= 0.1)) throw new Error(`estimator: bucketFraction out of range: ${bucket}`);
+    if (!(config.halfLifeMs > 0)) throw new Error(`estimator: halfLifeMs must be > 0`);
+    if (!(config.cohortMs >= 1000)) throw new Error(`estimator: cohortMs must be >= 1000`);
+    if (!(config.maxCohorts >= 16)) throw new Error(`estimator: maxCohorts must be >= 16`);
+    const match = config.realizedMatchFraction;
+    if (!(match >= 0 && match < 0.5)) throw new Error(`estimator: realizedMatchFraction out of range: ${match}`);
+    const weightSum = config.leverageTiers.reduce((s, t) => s + (t.weight > 0 ? t.weight : 0), 0);
+    if (!(weightSum > 0)) throw new Error('estimator: leverage tiers need a positive total weight');
+    this.tiers = config.leverageTiers
+      .filter((t) => t.weight > 0)
+      .map((t) => {
+        if (!(1 / t.leverage > mm)) throw new Error(`estimator: leverage ${t.leverage}× is not liquidatable with mm ${mm}`);
+        return { longFactor: 1 - 1 / t.leverage + mm, shortFactor: 1 + 1 / t.leverage - mm, share: t.weight / weightSum };
+      });
+    this.logStep = Math.log1p(config.bucketFraction);
+  }
+  onTrades(flow: TradeFlow): void {
+    if (Number.isFinite(flow.buyTurnoverUsd) && flow.buyTurnoverUsd > 0) this.flowBuyUsd += flow.buyTurnoverUsd;
+    if (Number.isFinite(flow.sellTurnoverUsd) && flow.sellTurnoverUsd > 0) this.flowSellUsd += flow.sellTurnoverUsd;
+    const qty = (flow.buyQty > 0 ? flow.buyQty : 0) + (flow.sellQty > 0 ? flow.sellQty : 0);
+    if (Number.isFinite(qty)) this.flowQty += qty;
+    this.touch(flow.tsEvent);
+    this.onPrice(flow.lastPrice);
+  }
+  onOpenInterest(tsMs: number, openInterestQty: number, priceUsd: number, takerBuyShare?: number): boolean {
+    if (!Number.isFinite(tsMs) || !Number.isFinite(openInterestQty) || openInterestQty < 0) return false;
+    if (!Number.isFinite(priceUsd) || priceUsd <= 0) return false;
+    this.touch(tsMs);
+    this.onPrice(priceUsd);
+    const previous = this.lastOiQty;
+    this.lastOiQty = openInterestQty;
+    const flowUsd = this.flowBuyUsd + this.flowSellUsd;
+    const entryPrice = this.flowQty > 0 && flowUsd > 0 ? flowUsd / this.flowQty : priceUsd;
+    const flowShare = flowUsd > 0 ? this.flowBuyUsd / flowUsd : 0.5;
+    const share = takerBuyShare !== undefined && takerBuyShare >= 0 && takerBuyShare <= 1 ? takerBuyShare : flowShare;
+    this.flowBuyUsd = 0;
+    this.flowSellUsd = 0;
+    this.flowQty = 0;
+    if (previous === undefined) return true;
+    if (openInterestQty > previous) {
+      const notionalUsd = (openInterestQty - previous) * entryPrice;
+      this.addExposure('long', notionalUsd * share, entryPrice, tsMs);
+      this.addExposure('short', notionalUsd * (1 - share), entryPrice, tsMs);
+      this.onPrice(priceUsd);
+    } else if (openInterestQty < previous) {
+      if (openInterestQty === 0 || this.cohorts.size === 0) {
+        this.clearExposure();
+      } else {
+        this.scale *= openInterestQty / previous;
+        if (this.scale < 1e-12) this.renormalise(this.lastEventMs);
+      }
+    }
+    return true;
+  }
+  onPrice(priceUsd: number): void {
+    if (!Number.isFinite(priceUsd) || priceUsd <= 0) return;
+    const longs = this.ladders.long;
+    while ((longs.at(-1)?.priceUsd ?? -Infinity) >= priceUsd) this.dropBucket(longs.pop() as Bucket);
+    const shorts = this.ladders.short;
+    while ((shorts.at(-1)?.priceUsd ?? Infinity) <= priceUsd) this.dropBucket(shorts.pop() as Bucket);
+  }
+  onRealizedLiquidation(fill: RealizedFill): boolean {
+    if (!Number.isFinite(fill.price) || fill.price <= 0 || !Number.isFinite(fill.usd) || fill.usd <= 0) return false;
+    if (!Number.isFinite(fill.tsEvent)) return false;
+    this.touch(fill.tsEvent);
+    this.realized.push(fill);
+    const excess = this.realized.length - this.config.maxRealized;
+    if (excess > 0) this.realized.splice(0, excess);
+    const tol = this.config.realizedMatchFraction * fill.price;
+    const near: Cohort[] = [];
+    const sideOffset = fill.side === 'long' ? 0 : PRICE_IDX_SPAN;
+    for (let i = this.priceIndex(fill.price - tol); i <= this.priceIndex(fill.price + tol); i++) {
+      const bucket = this.buckets.get(sideOffset + i + PRICE_IDX_OFFSET);
+      if (bucket !== undefined && Math.abs(bucket.priceUsd - fill.price) <= tol) near.push(...bucket.cohorts);
+    }
+    near.sort((a, b) => Math.abs(a.priceUsd - fill.price) - Math.abs(b.priceUsd - fill.price) || a.key - b.key);
+    const unit = this.unitAt(this.lastEventMs);
+    let remainingUsd = fill.usd;
+    for (const c of near) {
+      if (remainingUsd <= 0) break;
+      const usd = c.stored * unit;
+      if (usd <= remainingUsd) {
+        remainingUsd -= usd;
+        this.removeCohort(c);
+      } else {
+        c.stored = Math.max(0, c.stored - remainingUsd / unit);
+        remainingUsd = 0;
+      }
+    }
+    return true;
+  }
+  exposureLevels(nowMs: number, maxAgeMs = Infinity): EstimatedLevel[] {
+    const now = Math.max(nowMs, this.lastEventMs);
+    const unit = this.unitAt(now);
+    const levels: EstimatedLevel[] = [];
+    for (const side of ['long', 'short'] as const) {
+      for (const bucket of this.ladders[side]) {
+        let usd = 0;
+        for (const c of bucket.cohorts) if (now - c.openedAtMs <= maxAgeMs) usd += c.stored * unit;
+        if (usd > 0) levels.push({ priceUsd: bucket.priceUsd, usd, side });
+      }
+    }
+    return levels.sort((a, b) => a.priceUsd - b.priceUsd || (a.side < b.side ? -1 : 1));
+  }
+  exposureUsd(nowMs: number): { longUsd: number; shortUsd: number } {
+    let longUsd = 0;
+    let shortUsd = 0;
+    for (const l of this.exposureLevels(nowMs)) {
+      if (l.side === 'long') longUsd += l.usd;
+      else shortUsd += l.usd;
+    }
+    return { longUsd, shortUsd };
+  }
+  get cohortCount(): number {
+    return this.cohorts.size;
+  }
+  snapshot(range: HeatmapRange, nowMs: number, refPrice: number): HeatmapSnapshot {
+    const maxAgeMs = HEATMAP_RANGE_MS[range];
+    const levels: RawHeatmapLevel[] = [];
+    for (const l of this.exposureLevels(nowMs, maxAgeMs)) {
+      const uncrossed = l.side === 'long' ? l.priceUsd < refPrice : l.priceUsd > refPrice;
+      if (uncrossed) levels.push({ priceUsd: l.priceUsd, usd: l.usd, label: 'ESTIMATED' });
+    }
+    for (const r of this.realized) {
+      if (nowMs - r.tsEvent <= maxAgeMs) levels.push({ priceUsd: r.price, usd: r.usd, label: 'REALIZED', side: r.side });
+    }
+    const input = { symbol: this.symbol, range, source: 'estimate' as const, refPrice, fetchedAt: nowMs, levels };
+    return buildHeatmapSnapshot(input).snapshot;
+  }
+
+  private priceIndex(priceUsd: number): number {
+    return Math.floor(Math.log(priceUsd) / this.logStep);
+  }
+
+  private addExposure(side: LiquidationSide, notionalUsd: number, entryPrice: number, tsMs: number): void {
+    if (!(notionalUsd > 0)) return;
+    if (this.epochMs === undefined) this.epochMs = tsMs;
+    const weight = Math.pow(2, (tsMs - this.epochMs) / this.config.halfLifeMs) / this.scale;
+    const timeIdx = Math.floor(tsMs / this.config.cohortMs);
+    for (const tier of this.tiers) {
+      const liqPrice = entryPrice * (side === 'long' ? tier.longFactor : tier.shortFactor);
+      const idx = this.priceIndex(liqPrice);
+      if (!(idx > -PRICE_IDX_OFFSET && idx < PRICE_IDX_OFFSET)) continue;
+      const key = (timeIdx * 2 + (side === 'long' ? 0 : 1)) * PRICE_IDX_SPAN + (idx + PRICE_IDX_OFFSET);
+      const existing = this.cohorts.get(key);
+      const stored = notionalUsd * tier.share * weight;
+      if (existing !== undefined) {
+        existing.stored += stored;
+        continue;
+      }
+      const bucket = this.bucketFor(side, idx);
+      const openedAtMs = timeIdx * this.config.cohortMs;
+      let cohort = this.cohortPool.pop();
+      if (cohort === undefined) cohort = { side, priceUsd: bucket.priceUsd, openedAtMs, key, bucket, stored };
+      else {
+        cohort.side = side;
+        cohort.priceUsd = bucket.priceUsd;
+        cohort.openedAtMs = openedAtMs;
+        cohort.key = key;
+        cohort.bucket = bucket;
+        cohort.stored = stored;
+      }
+      this.cohorts.set(key, cohort);
+      bucket.cohorts.push(cohort);
+    }
+    if (this.cohorts.size > this.config.maxCohorts) this.evict();
+  }
+  private evict(): void {
+    const unit = this.unitAt(this.lastEventMs);
+    const target = Math.floor(this.config.maxCohorts * 0.75);
+    for (const c of [...this.cohorts.values()].sort((a, b) => a.stored - b.stored || a.key - b.key)) {
+      if (this.cohorts.size <= target && c.stored * unit >= this.config.minCohortUsd) break;
+      this.removeCohort(c);
+    }
+  }
+
+  private clearExposure(): void {
+    this.cohorts.clear();
+    this.buckets.clear();
+    this.ladders.long.length = 0;
+    this.ladders.short.length = 0;
+    this.scale = 1;
+  }
+  private bucketFor(side: LiquidationSide, idx: number): Bucket {
+    const key = (side === 'long' ? 0 : PRICE_IDX_SPAN) + idx + PRICE_IDX_OFFSET;
+    const existing = this.buckets.get(key);
+    if (existing !== undefined) return existing;
+    const priceUsd = Math.exp((idx + 0.5) * this.logStep);
+    let bucket = this.bucketPool.pop();
+    if (bucket === undefined) bucket = { priceUsd, key, cohorts: [] };
+    else {
+      bucket.priceUsd = priceUsd;
+      bucket.key = key;
+    }
+    this.buckets.set(key, bucket);
+    const ladder = this.ladders[side];
+    ladder.splice(this.ladderPosition(ladder, side, bucket.priceUsd), 0, bucket);
+    return bucket;
+  }
+  private ladderPosition(ladder: readonly Bucket[], side: LiquidationSide, priceUsd: number): number {
+    const dir = side === 'long' ? 1 : -1;
+    let lo = 0;
+    let hi = ladder.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (((ladder[mid] as Bucket).priceUsd - priceUsd) * dir < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private removeCohort(c: Cohort): void {
+    this.cohorts.delete(c.key);
+    const siblings = c.bucket.cohorts;
+    const slot = siblings.indexOf(c);
+    if (slot >= 0) {
+      siblings[slot] = siblings[siblings.length - 1] as Cohort;
+      siblings.pop();
+    }
+    this.recycleCohort(c);
+    if (siblings.length > 0) return;
+    this.buckets.delete(c.bucket.key);
+    const ladder = this.ladders[c.side];
+    const at = this.ladderPosition(ladder, c.side, c.bucket.priceUsd);
+    if (ladder[at] === c.bucket) ladder.splice(at, 1);
+    this.recycleBucket(c.bucket);
+  }
+  private recycleCohort(c: Cohort): void {
+    if (this.cohortPool.length < this.config.maxCohorts) this.cohortPool.push(c);
+  }
+
+  private recycleBucket(b: Bucket): void {
+    b.cohorts.length = 0;
+    if (this.bucketPool.length < this.config.maxCohorts) this.bucketPool.push(b);
+  }
+  private dropBucket(bucket: Bucket): void {
+    for (const c of bucket.cohorts) {
+      this.cohorts.delete(c.key);
+      this.recycleCohort(c);
+    }
+    this.buckets.delete(bucket.key);
+    this.recycleBucket(bucket);
+  }
+  private unitAt(t: number): number {
+    if (this.epochMs === undefined || !Number.isFinite(t)) return this.scale;
+    return this.scale * Math.pow(2, -(t - this.epochMs) / this.config.halfLifeMs);
+  }
+
+  private touch(tsMs: number): void {
+    if (!Number.isFinite(tsMs)) return;
+    if (tsMs > this.lastEventMs) this.lastEventMs = tsMs;
+    const exponent = this.epochMs === undefined ? 0 : (tsMs - this.epochMs) / this.config.halfLifeMs;
+    if (exponent > RENORMALISE_EXPONENT) this.renormalise(tsMs);
+  }
+  private renormalise(t: number): void {
+    if (this.epochMs === undefined || !Number.isFinite(t)) return;
+    const unit = this.unitAt(t);
+    for (const c of this.cohorts.values()) c.stored *= unit;
+    this.epochMs = t;
+    this.scale = 1;
+  }
+}
