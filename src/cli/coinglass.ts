@@ -35,13 +35,17 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     return undefined;
   }
   let scheduler: CoinGlassScheduler | undefined;
+  // Reply bodies wait here (by pair and range) until their snapshot is handed to the engine.
+  const bodies = new Map<string, { readonly url: string; readonly body: string }>();
   const client = new CoinGlassClient({
     apiKey,
     baseUrl: config.coinglassUrl,
     heatmapModel: config.coinglassHeatmapModel,
     now: () => clock.now(),
-    onReply: (url, body, tsInit, status) => {
-      if (status >= 200 && status < 300) tape?.write({ t: tsInit, s: COINGLASS_TAPE_SOURCE, k: 'http', u: url, d: body });
+    onReply: (url, body, _tsInit, status) => {
+      if (status < 200 || status >= 300) return;
+      const q = new URL(url).searchParams;
+      bodies.set(`${q.get('symbol')}|${q.get('range')}`, { url, body });
     },
     onRateLimit: (limit) => scheduler?.noteServerLimits(limit),
   });
@@ -51,8 +55,18 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     ranges: COINGLASS_RANGES,
     planRequestsPerMinute: config.coinglassPlanRequestsPerMin,
     random: Math.random,
-    fetchHeatmap: async (coin, range) => (await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range })).snapshot,
-    onSnapshot: (snapshot) => engine.heatmap(snapshot),
+    fetchHeatmap: async (coin, range) => {
+      const heatmap = await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range });
+      // Tape and engine get the snapshot at one instant, stamped with it: a replay hands it over at exactly the
+      // same point in the stream (and a tape never sees time go backwards).
+      const t = clock.now();
+      const recorded = bodies.get(`${coin}|${range}`);
+      bodies.delete(`${coin}|${range}`);
+      if (recorded !== undefined) tape?.write({ t, s: COINGLASS_TAPE_SOURCE, k: 'http', u: recorded.url, d: recorded.body });
+      const snapshot = { ...heatmap.snapshot, fetchedAt: t };
+      engine.heatmap(snapshot);
+      return snapshot;
+    },
     onError: (err, coin, range, lane) => log.warn({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
   });
   scheduler.start();
