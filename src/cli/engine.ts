@@ -102,6 +102,6 @@ export class Engine {
   /** Per-topic frame counts for metrics. */
   frameCounts(): Record<string, number> {
     const c = this.decoder.counters;
-    return { tickers: c.tickers, publicTrade: c.trades, allLiquidation: c.liquidations, control: c.control, ignored: c.ignoredTopics };
+    return { tickers: c.tickers + c.tickersQuiet, publicTrade: c.trades, allLiquidation: c.liquidations, control: c.control, ignored: c.ignoredTopics };
   }
 }

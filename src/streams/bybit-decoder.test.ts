@@ -35,6 +35,19 @@ describe('BybitDecoder tickers', () => {
     expect(d.tickerState('BTCUSDT')!.cs).toBe(6);
   });
 
+  it('merges a book-only delta into state without raising an event', () => {
+    const d = new BybitDecoder();
+    const ev = collect(d, [
+      '{"topic":"tickers.BTCUSDT","type":"snapshot","ts":1,"data":{"symbol":"BTCUSDT","lastPrice":"100","bid1Price":"99.5"}}',
+      '{"topic":"tickers.BTCUSDT","type":"delta","ts":2,"data":{"symbol":"BTCUSDT","bid1Price":"99.6","ask1Size":"3"}}',
+      '{"topic":"tickers.BTCUSDT","type":"delta","ts":3,"data":{"symbol":"BTCUSDT","lastPrice":"100"}}',
+      '{"topic":"tickers.BTCUSDT","type":"delta","ts":4,"data":{"symbol":"BTCUSDT","lastPrice":"101"}}',
+    ]);
+    expect(ev.map((e) => e.tsEvent)).toEqual([1, 4]);
+    expect(d.tickerState('BTCUSDT')!.bid1Price).toBe(99.6);
+    expect(d.counters).toMatchObject({ tickers: 2, tickersQuiet: 2 });
+  });
+
   it('refuses a delta before any snapshot and a bad field without touching state', () => {
     const d = new BybitDecoder();
     const ev = collect(d, [
@@ -166,7 +179,7 @@ describe('BybitDecoder fuzz', () => {
     }
     const c = d.counters;
     expect(c.frames).toBe(100_000);
-    expect(c.tickers + c.trades + c.liquidations + c.control + c.ignoredTopics + d.badFrames).toBe(c.frames);
+    expect(c.tickers + c.tickersQuiet + c.trades + c.liquidations + c.control + c.ignoredTopics + d.badFrames).toBe(c.frames);
     expect(c.tickers + c.trades + c.liquidations).toBe(emitted);
     expect(disagreements).toBe(0);
     expect(d.badFrames - c.bad['delta-before-snapshot']).toBe(expectedBad);

@@ -8,7 +8,10 @@ export const BAD_FRAME_REASONS: readonly BadFrameReason[] = ['json', 'envelope',
 
 export interface DecoderCounters {
   frames: number;
+  /** Ticker frames that changed a field the actors use (and so became an event). */
   tickers: number;
+  /** Ticker deltas merged into state that changed nothing the actors use (book top, 24 h figures…): no event. */
+  tickersQuiet: number;
   trades: number;
   liquidations: number;
   control: number;
@@ -22,6 +25,8 @@ export interface BybitDecoderOptions {
 }
 
 const FIELD_INDEX = new Map<string, number>(TICKER_NUMERIC_FIELDS.map((f, i) => [f, i]));
+/** Merged fields that `TickerUpdated` carries; a delta touching none of them raises no event. */
+const EVENT_FIELDS: ReadonlySet<string> = new Set<TickerNumericField>(['lastPrice', 'markPrice', 'openInterest', 'openInterestValue', 'fundingRate']);
 
 /**
  * Turns raw Bybit v5 public linear frames into market events. Hand-written validation keeps the hot path at
@@ -32,6 +37,7 @@ export class BybitDecoder {
   readonly counters: DecoderCounters = {
     frames: 0,
     tickers: 0,
+    tickersQuiet: 0,
     trades: 0,
     liquidations: 0,
     control: 0,
@@ -90,7 +96,14 @@ export class BybitDecoder {
     const kind = dot === 7 && topic.startsWith('tickers') ? 'tickers' : dot === 11 && topic.startsWith('publicTrade') ? 'publicTrade' : dot === 14 && topic.startsWith('allLiquidation') ? 'allLiquidation' : '';
     switch (kind) {
       case 'tickers':
-        ev = this.ticker(symbol, f, ts, tsInit);
+        {
+          const t = this.ticker(symbol, f, ts, tsInit);
+          if (t === undefined) {
+            this.counters.tickersQuiet++;
+            return;
+          }
+          ev = t;
+        }
         if (typeof ev === 'string') return this.bad(ev === 'delta-before-snapshot' || ev === 'symbol-mismatch' ? ev : 'ticker', ev, text);
         this.counters.tickers++;
         break;
@@ -116,7 +129,11 @@ export class BybitDecoder {
     this.opts.onBadFrame?.(reason, detail, text);
   }
 
-  private ticker(symbol: string, f: Record<string, unknown>, ts: number, tsInit: number): TickerUpdated | string {
+  /**
+   * Merges one ticker frame. Returns the event, an error string, or undefined for a delta that changed none of
+   * the fields the actors use: most deltas only move the book top, and skipping them halves the actor work.
+   */
+  private ticker(symbol: string, f: Record<string, unknown>, ts: number, tsInit: number): TickerUpdated | string | undefined {
     const type = f.type;
     const data = f.data;
     if (type !== 'snapshot' && type !== 'delta') return `ticker type ${String(type)}`;
@@ -142,15 +159,22 @@ export class BybitDecoder {
       state = emptyTickerState(symbol);
       this.tickers.set(symbol, state);
     }
+    let relevant = type === 'snapshot';
     if (type === 'snapshot') {
       for (const field of TICKER_NUMERIC_FIELDS) state[field] = NaN;
       state.snapshots++;
     } else {
       state.deltas++;
     }
-    for (let i = 0; i < n; i++) state[TICKER_NUMERIC_FIELDS[this.scratchIdx[i]!] as TickerNumericField] = this.scratchValues[i]!;
+    for (let i = 0; i < n; i++) {
+      const field = TICKER_NUMERIC_FIELDS[this.scratchIdx[i]!] as TickerNumericField;
+      const value = this.scratchValues[i]!;
+      if (!relevant && EVENT_FIELDS.has(field) && !Object.is(state[field], value)) relevant = true;
+      state[field] = value;
+    }
     state.tsEvent = ts;
     if (cs !== undefined) state.cs = cs;
+    if (!relevant) return undefined;
     return {
       kind: 'ticker',
       symbol,
