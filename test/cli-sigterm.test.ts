@@ -9,20 +9,12 @@ import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
 import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
 import { pgAvailable } from './support/services.js';
 import { createTestDatabase } from './support/storage-db.js';
+import { Cleanups, waitFor } from './support/wait.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/src/cli/main.js');
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.runIf(pgAvailable)('whalestack run (built binary) on SIGTERM', () => {
   it('flushes every buffered row to PostgreSQL before it exits 0', async () => {

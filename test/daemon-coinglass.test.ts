@@ -15,19 +15,11 @@ import { FakeCoinGlass, heatmapData } from './support/fake-coinglass.js';
 import { Redis } from 'ioredis';
 import { decodeBusMessage } from '../src/sinks/bus-schema.js';
 import { REDIS_URL, redisAvailable } from './support/services.js';
+import { Cleanups, waitFor } from './support/wait.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
-async function waitFor(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** What a ranking decided, without wall-clock-only fields. */
 const decision = (r: RankingUpdated) => ({ rankedAt: r.rankedAt, top: r.top, armed: r.armed });

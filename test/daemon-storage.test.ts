@@ -10,19 +10,11 @@ import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
 import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
 import { pgAvailable } from './support/services.js';
 import { createTestDatabase } from './support/storage-db.js';
+import { Cleanups, waitFor } from './support/wait.js';
 
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
-async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.runIf(pgAvailable)('daemon writes what it sees to PostgreSQL', () => {
   it('migrates on start; minute bars, spikes and realized liquidations land once, flushed on close', async () => {

@@ -12,12 +12,11 @@ import { readTape } from '../src/streams/tape-reader.js';
 import { createLogger } from '../src/sinks/logger.js';
 import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
 import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
+import { Cleanups, waitFor } from './support/wait.js';
 
 const silent = createLogger('silent');
-const cleanups: (() => Promise<unknown>)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
-});
+const cleanups = new Cleanups();
+afterEach(() => cleanups.runAll());
 
 async function freePort(): Promise<number> {
   const srv = net.createServer();
@@ -27,15 +26,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function get(port: number, p: string): Promise<{ status: number; body: string }> {
   const res = await fetch(`http://127.0.0.1:${port}${p}`);
