@@ -5,8 +5,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
-import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
+import { startFakeBybit } from './support/fake-bybit.js';
+import { tickerSnapshotFrame } from './support/fake-bybit-ws.js';
 import { pgAvailable } from './support/services.js';
 import { createTestDatabase } from './support/storage-db.js';
 import { Cleanups, waitFor } from './support/wait.js';
@@ -15,16 +15,11 @@ const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 
-
 describe.runIf(pgAvailable)('whalestack run (built binary) on SIGTERM', () => {
   it('flushes every buffered row to PostgreSQL before it exits 0', async () => {
     const db = await createTestDatabase();
     cleanups.push(() => db.drop());
-    const rest = await FakeBybitRest.start();
-    cleanups.push(() => rest.stop());
-    rest.instruments = [instrumentRow('BTCUSDT')];
-    const ws = await FakeBybitWs.start();
-    cleanups.push(() => ws.stop());
+    const { rest, ws } = await startFakeBybit(cleanups, ['BTCUSDT']);
     const child = spawn(process.execPath, [BIN, 'run'], {
       env: {
         PATH: process.env.PATH ?? '',

@@ -9,8 +9,7 @@ import { replayTape } from '../src/cli/replay.js';
 import { startDaemon } from '../src/cli/run.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { createLogger } from '../src/sinks/logger.js';
-import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
-import { FakeBybitWs } from './support/fake-bybit-ws.js';
+import { startFakeBybit } from './support/fake-bybit.js';
 import { FakeCoinGlass, heatmapData } from './support/fake-coinglass.js';
 import { Redis } from 'ioredis';
 import { decodeBusMessage } from '../src/sinks/bus-schema.js';
@@ -39,11 +38,7 @@ describe('CoinGlass heatmaps through the daemon', () => {
           { priceUsd: 95, usd: 40_000_000, fromColumn: 2 },
         ],
       });
-    const rest = await FakeBybitRest.start();
-    cleanups.push(() => rest.stop());
-    rest.instruments = [instrumentRow('BTCUSDT')];
-    const ws = await FakeBybitWs.start();
-    cleanups.push(() => ws.stop());
+    const { rest, ws } = await startFakeBybit(cleanups, ['BTCUSDT']);
     const tapeDir = mkdtempSync(path.join(tmpdir(), 'ws-cg-tape-'));
     const prefix = `wstest${process.pid}${Date.now()}`;
     const live: EngineOutput[] = [];

@@ -6,8 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
 import { startDaemon } from '../src/cli/run.js';
 import { createLogger } from '../src/sinks/logger.js';
-import { FakeBybitRest, instrumentRow } from './support/fake-bybit-rest.js';
-import { FakeBybitWs, tickerSnapshotFrame } from './support/fake-bybit-ws.js';
+import { startFakeBybit } from './support/fake-bybit.js';
+import { tickerSnapshotFrame } from './support/fake-bybit-ws.js';
 import { pgAvailable } from './support/services.js';
 import { createTestDatabase } from './support/storage-db.js';
 import { Cleanups, waitFor } from './support/wait.js';
@@ -15,16 +15,11 @@ import { Cleanups, waitFor } from './support/wait.js';
 const cleanups = new Cleanups();
 afterEach(() => cleanups.runAll());
 
-
 describe.runIf(pgAvailable)('daemon writes what it sees to PostgreSQL', () => {
   it('migrates on start; minute bars, spikes and realized liquidations land once, flushed on close', async () => {
     const db = await createTestDatabase();
     cleanups.push(() => db.drop());
-    const rest = await FakeBybitRest.start();
-    cleanups.push(() => rest.stop());
-    rest.instruments = [instrumentRow('BTCUSDT')];
-    const ws = await FakeBybitWs.start();
-    cleanups.push(() => ws.stop());
+    const { rest, ws } = await startFakeBybit(cleanups, ['BTCUSDT']);
     const config = loadConfig({
       BYBIT_WS_URL: ws.url,
       BYBIT_REST_URL: rest.baseUrl,
