@@ -84,7 +84,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
             coinglass?.setSymbols(stream.symbols(), event.top.map((c) => c.symbol));
             bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));
           }
-          if (storage !== undefined) writeEngineOutput(storage.writer, event);
+          if (storage !== undefined && storeOpen) writeEngineOutput(storage.writer, event);
           opts.onOutput?.(event);
         },
         onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
@@ -124,6 +124,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   });
 
   const storage = opts.recordOnly ? undefined : await openStorage(config, log, clock, metrics.registry);
+  let storeOpen = true;
   storage?.migrated.catch((err: unknown) => log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'migrations refused; fix the schema files'));
 
   let tape: TapeWriter | undefined;
@@ -232,6 +233,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         bootstrapper?.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();
+        // Finish what the actors still have queued, then stop taking rows: a CoinGlass reply or timer landing after
+        // this point is not written (the store would refuse it), rather than faulting an actor.
+        engine?.system.drain();
+        storeOpen = false;
         await bus?.close();
         await tape?.close();
         // Everything the actors emitted is already enqueued; close() flushes it (or journals it if the DB is down).
