@@ -1,5 +1,6 @@
 import type { CoinAssessment, RankingConfig } from '../core/ranking.js';
 import { rankCoins } from '../core/ranking.js';
+import { SCORE_SUCCESS_WEIGHT } from '../core/scoring.js';
 import type { ActorBehavior } from './actor-system.js';
 import { nextGridTime, symbolActorId, type RankedCoin, type RankerMessage, type RankingUpdated } from './messages.js';
 
@@ -57,7 +58,7 @@ export function rankerActor(config: RankerConfig): ActorBehavior<RankerState, Ra
       direction: c.direction,
       imbalance: c.imbalance,
       clusterPct: c.clusterPct,
-      successRate: c.scoreBreakdown.successTerm / 20,
+      successRate: c.scoreBreakdown.successTerm / SCORE_SUCCESS_WEIGHT,
     }));
     state.last = { kind: 'ranking', rankedAt: atMs, coins: ranking.ranked.length, top, armed: ranking.armed.map((c) => c.symbol) };
     ctx.emit(state.last);

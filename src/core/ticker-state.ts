@@ -28,12 +28,6 @@ export type TickerNumericField = (typeof TICKER_NUMERIC_FIELDS)[number];
 
 export type TickerState = { symbol: string; tsEvent: number; cs: number; snapshots: number; deltas: number } & Record<TickerNumericField, number>;
 
-const FIELD_SET: ReadonlySet<string> = new Set(TICKER_NUMERIC_FIELDS);
-
-export function isTickerNumericField(name: string): name is TickerNumericField {
-  return FIELD_SET.has(name);
-}
-
 export function emptyTickerState(symbol: string): TickerState {
   const s = { symbol, tsEvent: NaN, cs: NaN, snapshots: 0, deltas: 0 } as TickerState;
   for (const f of TICKER_NUMERIC_FIELDS) s[f] = NaN;
