@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Engine } from '../src/cli/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { simulateMarket } from '../src/streams/market-simulator.js';

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import WebSocket from 'ws';
-import { Engine } from '../src/cli/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { LiveClock } from '../src/cli/live-clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { BybitConnection } from '../src/streams/bybit-connection.js';

@@ -1,4 +1,4 @@
-import { Engine } from '../src/cli/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { Prng } from '../src/core/prng.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';

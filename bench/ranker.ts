@@ -7,7 +7,7 @@ import { Prng } from '../src/core/prng.js';
 import { evaluateCoin, rankCoins } from '../src/core/ranking.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { BybitDecoder } from '../src/streams/bybit-decoder.js';
-import { Engine } from '../src/cli/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { simulatedFrames } from './ingest.js';
 import { isMain, median, round } from './stats.js';
 

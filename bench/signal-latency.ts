@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SignalRaised } from '../src/actors/messages.js';
-import { Engine } from '../src/cli/engine.js';
+import { Engine } from '../src/engine/engine.js';
 import { LiveClock } from '../src/cli/live-clock.js';
 import { VirtualClock, type Clock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';

@@ -36,6 +36,8 @@ const ALLOWED: Record<string, (t: string) => boolean> = {
   actors: (t) => t === 'core' || t === 'actors',
   streams: (t) => t === 'core' || t === 'streams' || t === 'actors' || t.startsWith('external:'),
   sinks: (t) => t === 'core' || t === 'sinks' || t.startsWith('external:'),
+  // The engine composes the pure decoder (streams) with the actors; it does no I/O of its own.
+  engine: (t) => t === 'core' || t === 'actors' || t === 'engine' || t === 'streams',
 };
 
 describe('layering: imports point inward only', () => {

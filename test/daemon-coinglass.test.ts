@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CoinEvaluated, RankingUpdated } from '../src/actors/messages.js';
 import { loadConfig } from '../src/cli/config.js';
-import type { EngineOutput } from '../src/cli/engine.js';
+import type { EngineOutput } from '../src/engine/engine.js';
 import { replayTape } from '../src/cli/replay.js';
 import { startDaemon } from '../src/cli/run.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { replayTape, type ReplaySummary } from '../src/cli/replay.js';
-import type { EngineOutput } from '../src/cli/engine.js';
+import type { EngineOutput } from '../src/engine/engine.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { writeTape } from '../src/sinks/tape-writer.js';
 import { simulateMarket, type MarketSimOptions } from '../src/streams/market-simulator.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RankingUpdated, SignalRaised } from '../src/actors/messages.js';
-import { Engine, type EngineOutput } from '../src/cli/engine.js';
+import { Engine, type EngineOutput } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { simulateMarket, type MarketScenario } from '../src/streams/market-simulator.js';

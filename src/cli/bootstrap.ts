@@ -6,7 +6,7 @@ import type { TapeWriter } from '../sinks/tape-writer.js';
 import { bootstrapAll } from '../streams/estimator-bootstrap.js';
 import { RestPacer } from '../streams/rest-pacer.js';
 import type { Config } from './config.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 
 /** Tape source of recorded estimator history (one record per symbol: the inputs the estimator was fed). */
 export const HISTORY_TAPE_SOURCE = 'estimator-history';

@@ -7,7 +7,7 @@ import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { CoinGlassScheduler } from '../streams/coinglass-scheduler.js';
 import type { CoinGlassHeatmapRange } from '../streams/coinglass-schemas.js';
 import type { Config } from './config.js';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine/engine.js';
 
 /** Ranges fetched from CoinGlass: the engine's evaluated ranges that CoinGlass serves (it has no 14d). */
 export const COINGLASS_RANGES: readonly CoinGlassHeatmapRange[] = ['12h', '24h', '7d', '30d'];

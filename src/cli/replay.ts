@@ -9,7 +9,7 @@ import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
 import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
-import { Engine, type EngineOutput } from './engine.js';
+import { Engine, type EngineOutput } from '../engine/engine.js';
 
 export interface ReplayOptions {
   readonly symbol: SymbolActorConfig;

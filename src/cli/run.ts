@@ -9,7 +9,7 @@ import { TapeWriter } from '../sinks/tape-writer.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
-import { Engine, type EngineOutput } from './engine.js';
+import { Engine, type EngineOutput } from '../engine/engine.js';
 import { engineSettings } from './engine-settings.js';
 import { LiveClock } from './live-clock.js';
 import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
