@@ -142,17 +142,23 @@ describe('TapeWriter → readTape', () => {
     expect((await collect([dir])).issues).toEqual([]);
   });
 
-  it('drops and counts records while the disk backlog is over the cap, reporting once per episode', async () => {
+  it('drops and counts records while the disk backlog is over the cap, marks the run in the tape, logs a line then a summary', async () => {
     const dir = freshDir();
     const errors: string[] = [];
     const writer = new TapeWriter({ dir, clock: { now: () => 1 }, maxBacklogBytes: 1, onError: (e) => errors.push(e.message) });
     for (let i = 0; i < 50; i++) writer.write({ t: i, s: 'sim', d: 'x'.repeat(100) });
     await writer.close();
-    expect(writer.stats.records).toBe(1);
-    expect(writer.stats.dropped).toBe(49);
-    expect(errors).toHaveLength(1);
+    expect(writer.stats).toMatchObject({ records: 1, dropped: 49, gaps: 1, gapFrames: 49 });
+    // One line when the drops start, one summary with the count when the writer closes; never one per frame.
+    expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/backlog/);
-    expect((await collect([dir])).records.map((r) => r.t)).toEqual([0]);
+    expect(errors[1]).toMatch(/dropped 48 frame\(s\) since the last report; 49 in 1 gap\(s\)/);
+    const back = (await collect([dir])).records;
+    expect(back.map((r) => [r.t, r.k ?? 'frame'])).toEqual([
+      [0, 'frame'],
+      [1, 'gap'],
+    ]);
+    expect(JSON.parse(back[1]!.d)).toMatchObject({ dropped: 49, fromT: 1, toT: 49 });
   });
 
   it('writeTape writes a whole stream and the reader gives it back', async () => {

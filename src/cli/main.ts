@@ -150,6 +150,7 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
           `rankings     ${summary.rankings}`,
           `signals      ${summary.signals}`,
           `tape issues  ${summary.tapeIssues}`,
+          `tape gaps    ${summary.tapeGaps} (${summary.framesNotRecorded} frames not recorded)`,
           `simulated    ${summary.simulatedSec.toFixed(1)} s in ${summary.wallSec.toFixed(2)} s wall`,
           `throughput   ${Math.round(summary.framesPerSec)} frames/s`,
           `digest       ${summary.outputDigest}`,

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { RankerConfig } from '../actors/ranker-actor.js';
 import type { SymbolActorConfig } from '../actors/symbol-actor.js';
 import { VirtualClock } from '../core/clock.js';
-import type { TapeRecord } from '../core/tape-record.js';
+import { gapDroppedCount, TAPE_GAP_KIND, type TapeRecord } from '../core/tape-record.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
 import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
@@ -35,6 +35,10 @@ export interface ReplaySummary {
   readonly signals: number;
   readonly badFrames: number;
   readonly tapeIssues: number;
+  /** Gap markers in the tape: runs of frames the recorder could not write. */
+  readonly tapeGaps: number;
+  /** Frames those gap markers say are missing. */
+  readonly framesNotRecorded: number;
   readonly firstTsInit: number | null;
   readonly lastTsInit: number | null;
   readonly simulatedSec: number;
@@ -61,6 +65,8 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
   const hash = createHash('sha256');
   let records = 0;
   let frames = 0;
+  let gaps = 0;
+  let notRecorded = 0;
   let first: number | null = null;
   let last: number | null = null;
   const speed = opts.speed ?? Infinity;
@@ -93,7 +99,10 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     clock.advanceTo(rec.t);
     last = rec.t;
     if (!isMarketFrame(rec)) {
-      if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
+      if (rec.k === TAPE_GAP_KIND) {
+        gaps++;
+        notRecorded += gapDroppedCount(rec.d);
+      } else if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
       else if (rec.s === HISTORY_TAPE_SOURCE) replayHistory(rec.d, engine);
       continue;
     }
@@ -111,6 +120,8 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     signals: engine?.outputs.signal ?? 0,
     badFrames: engine?.decoder.badFrames ?? 0,
     tapeIssues: tape.stats.issueCount,
+    tapeGaps: gaps,
+    framesNotRecorded: notRecorded,
     firstTsInit: first,
     lastTsInit: last,
     simulatedSec: first !== null && last !== null ? (last - first) / 1000 : 0,

@@ -6,6 +6,7 @@ import { startOperatorServer, type OperatorServer } from '../sinks/http-server.j
 import { redactUrl, type Logger } from '../sinks/logger.js';
 import { createEngineMetrics, registerStatsGauges } from '../sinks/metrics.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
+import { registerDropMetrics } from '../sinks/drop-metrics.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
@@ -100,6 +101,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       pingIntervalMs: config.wsPingIntervalMs,
       pongTimeoutMs: config.wsPongTimeoutMs,
       staleAfterMs: config.wsStaleAfterMs,
+      maxPayloadBytes: config.wsMaxFrameBytes,
       logger: log,
     },
   });
@@ -215,6 +217,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (coinglass !== undefined) registerCoinGlassMetrics(metrics.registry, coinglass);
+  registerDropMetrics(metrics.registry, { tape: () => tape?.stats, oversize: () => stream.stats() });
   log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
   watcher.start();
 

@@ -12,7 +12,8 @@
  *
  * - `t`  tsInit: local receipt time, epoch ms, may be fractional; non-decreasing across the whole tape set.
  * - `s`  source name (`bybit-ws-0`, `bybit-rest`, `coinglass`, `sim`, …).
- * - `k`  optional kind; absent means a WebSocket frame, `http` means a REST reply body.
+ * - `k`  optional kind; absent means a WebSocket frame, `http` means a REST reply body, `gap` marks frames the
+ *        recorder had to drop (`d` is a {@link TapeGap}: count and time span).
  * - `u`  optional URL of an http reply. URLs carrying credentials are refused (see {@link findSecretInUrl}).
  * - `d`  the raw frame text exactly as received, so replay goes through the same parser as live.
  *
@@ -32,6 +33,33 @@ export interface TapeRecord {
   readonly k?: string;
   /** Request URL of an http reply. */
   readonly u?: string;
+}
+
+/** `k` of a gap marker: frames the recorder could not write (disk backlog, file error). */
+export const TAPE_GAP_KIND = 'gap';
+/** `s` of a gap marker. */
+export const TAPE_GAP_SOURCE = 'tape';
+
+/**
+ * `d` of a gap marker (JSON). The tape promises every raw frame; when it cannot keep that promise it says so in
+ * place, with the count and the receipt-time span of what is missing, and replay reports it.
+ */
+export interface TapeGap {
+  readonly dropped: number;
+  /** tsInit of the first and last dropped frame, epoch ms. */
+  readonly fromT: number;
+  readonly toT: number;
+  readonly reason: string;
+}
+
+/** The dropped-frame count of a gap marker's `d`, or 0 when it does not read as one (a damaged tape). */
+export function gapDroppedCount(d: string): number {
+  try {
+    const g = JSON.parse(d) as Partial<TapeGap> | null;
+    return typeof g?.dropped === 'number' && Number.isSafeInteger(g.dropped) && g.dropped > 0 ? g.dropped : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** First line of each tape file. */

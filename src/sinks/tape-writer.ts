@@ -2,7 +2,7 @@ import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node
 import { join } from 'node:path';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
-import { encodeTapeHeader, encodeTapeRecord, type TapeRecord } from '../core/tape-record.js';
+import { encodeTapeHeader, encodeTapeRecord, TAPE_GAP_KIND, TAPE_GAP_SOURCE, type TapeGap, type TapeRecord } from '../core/tape-record.js';
 
 export interface TapeWriterOptions {
   readonly dir: string;
@@ -33,6 +33,10 @@ export interface TapeWriterStats {
   readonly files: number;
   readonly errors: number;
   readonly dropped: number;
+  /** Gap markers written: each stands for a run of frames that could not be recorded (count inside it). */
+  readonly gaps: number;
+  /** Frames covered by gap markers so far, written or pending. */
+  readonly gapFrames: number;
 }
 
 interface OpenFile {
@@ -48,14 +52,18 @@ interface OpenFile {
 const BATCH_BYTES = 64 * 1024;
 const RETRY_AFTER_ERROR_MS = 5000;
 const BULK_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** Drops are logged as one line when they start, then one summary line per this period while they go on. */
+const DROP_REPORT_INTERVAL_MS = 60_000;
 
 /**
  * Records raw frames to rotating gzip JSON-Lines tape files (format: `core/tape-record.ts`).
  *
  * `write` is synchronous and cheap: lines are batched in memory and handed to gzip in 64 KiB chunks, so
  * the hot path never waits for the disk. When the disk falls behind, records are dropped past
- * `maxBacklogBytes` (counted in `stats.dropped`) rather than growing memory without bound; bulk producers
- * should `await drain()` now and then. Errors (disk full, refused secret URL, tsInit going backwards) go to
+ * `maxBacklogBytes` (counted in `stats.dropped`) rather than growing memory without bound, and the run of
+ * dropped frames is marked in the tape by one gap record (`k:"gap"`, see `TapeGap`) carrying their count and
+ * time span, so replay can say what is missing; drops are logged as one line when they start and a summary with
+ * counts once a minute, never per frame. Bulk producers should `await drain()` now and then. Errors (disk full, refused secret URL, tsInit going backwards) go to
  * `onError` and the counters; after a file error the writer opens a fresh file on a later write.
  * `close()` must be awaited: only then is the last gzip member complete on disk.
  */
@@ -68,11 +76,18 @@ export class TapeWriter {
   private lastT = -Infinity;
   private seq = 0;
   private failedAtMs = -Infinity;
-  private dropEpisode = false;
+  /** Frames dropped since the last gap marker, and their time span. */
+  private gapCount = 0;
+  private gapFromT = 0;
+  private gapToT = 0;
+  private gapReason = '';
+  /** Drops not yet summarised in the log. */
+  private dropsUnreported = 0;
+  private lastDropReportAt = -Infinity;
   private closed = false;
   private readonly timer: NodeJS.Timeout | undefined;
   private readonly paths: string[] = [];
-  private counts = { records: 0, bytes: 0, files: 0, errors: 0, dropped: 0 };
+  private counts = { records: 0, bytes: 0, files: 0, errors: 0, dropped: 0, gaps: 0, gapFrames: 0 };
 
   constructor(options: TapeWriterOptions) {
     this.opts = {
@@ -86,7 +101,10 @@ export class TapeWriter {
     };
     mkdirSync(this.opts.dir, { recursive: true });
     if (this.opts.flushIntervalMs > 0) {
-      this.timer = setInterval(() => void this.flush(), this.opts.flushIntervalMs);
+      this.timer = setInterval(() => {
+        this.reportDrops(false);
+        void this.flush();
+      }, this.opts.flushIntervalMs);
       this.timer.unref();
     }
   }
@@ -103,15 +121,10 @@ export class TapeWriter {
     if (rec.t < this.lastT) {
       return this.report(new Error(`TapeWriter: tsInit went backwards (${rec.t} < ${this.lastT}), record from ${rec.s} refused`), true);
     }
-    if (this.backlogBytes > this.opts.maxBacklogBytes) {
-      if (!this.dropEpisode) this.report(new Error(`TapeWriter: disk backlog over ${this.opts.maxBacklogBytes} bytes, dropping records`));
-      this.dropEpisode = true;
-      this.counts.dropped++;
-      return;
-    }
-    this.dropEpisode = false;
+    if (this.backlogBytes > this.opts.maxBacklogBytes) return this.dropIntoGap(rec.t, `disk backlog over ${this.opts.maxBacklogBytes} bytes`);
     const file = this.currentFile();
-    if (file === undefined) return this.drop();
+    if (file === undefined) return this.dropIntoGap(rec.t, 'tape file unavailable after a write error');
+    if (this.gapCount > 0) this.writeGap(file, Math.min(this.gapFromT, rec.t));
     this.lastT = rec.t;
     const n = Buffer.byteLength(line);
     this.batch.push(line);
@@ -169,6 +182,11 @@ export class TapeWriter {
     if (!this.closed) {
       this.closed = true;
       if (this.timer !== undefined) clearInterval(this.timer);
+      if (this.gapCount > 0) {
+        const file = this.file !== undefined && !this.file.failed ? this.file : undefined;
+        if (file !== undefined) this.writeGap(file, Math.max(this.lastT, this.gapFromT));
+      }
+      this.reportDrops(true);
       this.finishCurrent();
     }
     while (this.closing.size > 0) await Promise.all([...this.closing]);
@@ -261,6 +279,47 @@ export class TapeWriter {
     file.gz.unpipe(file.out);
     file.gz.destroy();
     file.out.destroy();
+  }
+
+  /** Counts a frame that cannot be recorded into the pending gap; the marker is written before the next record. */
+  private dropIntoGap(t: number, reason: string): void {
+    this.counts.dropped++;
+    if (this.gapCount === 0) {
+      this.gapFromT = t;
+      this.gapReason = reason;
+    }
+    this.gapCount++;
+    this.gapToT = t;
+    this.dropsUnreported++;
+    this.reportDrops(false);
+  }
+
+  /** Writes the pending gap marker into `file` (bypassing the backlog limit: it is one short line). */
+  private writeGap(file: OpenFile, t: number): void {
+    const gap: TapeGap = { dropped: this.gapCount, fromT: this.gapFromT, toT: this.gapToT, reason: this.gapReason };
+    const line = encodeTapeRecord({ t, s: TAPE_GAP_SOURCE, k: TAPE_GAP_KIND, d: JSON.stringify(gap) }) + '\n';
+    const n = Buffer.byteLength(line);
+    this.batch.push(line);
+    this.batchBytes += n;
+    file.bytes += n;
+    this.counts.bytes += n;
+    this.counts.gaps++;
+    this.counts.gapFrames += this.gapCount;
+    this.lastT = Math.max(this.lastT, t);
+    this.gapCount = 0;
+  }
+
+  /** One log line for the first drop of a quiet period, then a summary with counts at most once a minute. */
+  private reportDrops(force: boolean): void {
+    if (this.dropsUnreported === 0) return;
+    const now = this.opts.clock.now();
+    if (!force && now - this.lastDropReportAt < DROP_REPORT_INTERVAL_MS) return;
+    const total = this.counts.gapFrames + this.gapCount;
+    const gaps = this.counts.gaps + (this.gapCount > 0 ? 1 : 0);
+    const msg = `TapeWriter: ${this.gapReason}: dropped ${this.dropsUnreported} frame(s) since the last report; ${total} in ${gaps} gap(s) since start, each marked in the tape`;
+    this.lastDropReportAt = now;
+    this.dropsUnreported = 0;
+    this.report(new Error(msg));
   }
 
   private drop(err?: Error): void {

@@ -33,8 +33,22 @@ export interface BybitConnectionTuning {
   readonly maxTopicsPerRequest?: number;
   /** JSON length of `args` per subscribe request. Default 10 000. */
   readonly maxArgsCharsPerRequest?: number;
+  /**
+   * Largest message accepted, bytes; default {@link DEFAULT_MAX_PAYLOAD_BYTES}. `ws` checks the frame header
+   * before buffering, so a larger message is refused without reading it into memory; `ws` then closes the socket
+   * (1009), which counts in `oversizeFrames` and reconnects with backoff (resubscribe, fresh snapshots).
+   */
+  readonly maxPayloadBytes?: number;
   readonly logger?: StreamLogger;
 }
+
+/**
+ * 4 MiB. We subscribe `tickers`, `publicTrade` and `allLiquidation`: a ticker snapshot is ~1 KB, a trade batch
+ * in a burst a few hundred KB at most, a liquidation frame well under 1 KB; even a 1000-level orderbook snapshot
+ * (which we do not subscribe) is ~60 KB. 4 MiB leaves an order of magnitude of headroom and keeps `ws`'s own
+ * 100 MiB default from letting one hostile frame reach the decoder and the tape.
+ */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 export interface BybitConnectionOptions extends BybitConnectionTuning {
   /** Source id used in events and as `connId`, e.g. `bybit-ws-3`. */
@@ -68,6 +82,8 @@ export interface BybitConnectionStats {
   /** Topics Bybit refused on their own (isolated by splitting failed batches). */
   readonly rejectedTopics: readonly string[];
   readonly callbackErrors: number;
+  /** Messages refused because they were larger than `maxPayloadBytes` (each one cost a reconnect). */
+  readonly oversizeFrames: number;
   /** Clock time of the last frame of any kind; NaN before the first. */
   readonly lastFrameAt: number;
   /** Clock time of the last successful open; NaN before the first. */
@@ -125,6 +141,7 @@ export class BybitConnection {
   private staleRecoveries = 0;
   private subscribeFailures = 0;
   private callbackErrors = 0;
+  private oversizeFrames = 0;
   private lastFrameAt = NaN;
   private connectedAt = NaN;
   private serverConnId = '';
@@ -173,6 +190,7 @@ export class BybitConnection {
       subscribeFailures: this.subscribeFailures,
       rejectedTopics: [...this.rejected],
       callbackErrors: this.callbackErrors,
+      oversizeFrames: this.oversizeFrames,
       lastFrameAt: this.lastFrameAt,
       connectedAt: this.connectedAt,
       serverConnId: this.serverConnId,
@@ -240,6 +258,7 @@ export class BybitConnection {
       ws = new WebSocket(this.opts.url, {
         handshakeTimeout: this.opts.connectTimeoutMs ?? 10_000,
         perMessageDeflate: false,
+        maxPayload: this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       });
     } catch (err) {
       this.onConnectFailed(`cannot open ${this.opts.url}: ${errorText(err)}`);
@@ -259,6 +278,10 @@ export class BybitConnection {
     });
     ws.on('error', (err: Error) => {
       lastError = errorText(err);
+      if ((err as { code?: unknown }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        this.oversizeFrames++;
+        lastError = `refused a message over ${this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES} bytes (${this.oversizeFrames} so far); reconnecting`;
+      }
       this.log.warn({ conn: this.id, err: lastError }, 'bybit ws error');
     });
     ws.on('close', (code: number, reason: Buffer) => {
