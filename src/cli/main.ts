@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
 import { startDaemon } from './run.js';
+import { DirLockedError } from './dir-lock.js';
 import { dbLog } from './storage.js';
 import { openDatabase } from '../sinks/db/database.js';
 import { migrate } from '../sinks/db/migrator.js';
@@ -232,7 +233,8 @@ if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`whalestack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // A refusal the operator must act on is one line; anything else is a bug and keeps its stack.
+      process.stderr.write(`whalestack: ${err instanceof DirLockedError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exit(1);
     },
   );

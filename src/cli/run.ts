@@ -4,6 +4,7 @@ import type { Subscription } from 'rxjs';
 import type { SourceEvent } from '../core/events.js';
 import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
 import { redactUrl, type Logger } from '../sinks/logger.js';
+import { lockDaemonDirs } from './daemon-locks.js';
 import { createEngineMetrics, registerStatsGauges } from '../sinks/metrics.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
 import { registerDropMetrics } from '../sinks/drop-metrics.js';
@@ -64,6 +65,7 @@ function rateLimited(log: Logger, perMinute: number, now: () => number) {
  * exchange sends can stop it: sources retry forever with backoff and report SourceDown/SourceUp.
  */
 export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
+  const locks = lockDaemonDirs(config.dataDir, opts.recordOnly === true, opts.recordDir);
   const clock = new LiveClock();
   const warnBadFrame = rateLimited(log, 20, () => clock.now());
   const sourceState = new Map<string, SourceEvent>();
@@ -214,6 +216,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     await stream.close();
     await tape?.close();
     await storage?.close();
+    locks.release();
     throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (coinglass !== undefined) registerCoinGlassMetrics(metrics.registry, coinglass);
@@ -246,6 +249,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         await storage?.close();
         await server.close();
         clock.cancelAll();
+        locks.release();
       })();
       return closing;
     },
