@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/cli/config.js';
 import { DirLockedError, LOCK_FILE, lockDirectory } from '../../src/cli/dir-lock.js';
+import { startDaemon } from '../../src/cli/run.js';
+import { createLogger } from '../../src/sinks/logger.js';
 import { startFakeBybit } from '../support/fake-bybit.js';
 import { Cleanups, waitFor } from '../support/wait.js';
 
@@ -91,5 +94,16 @@ describe('hostile: two daemons on one DATA_DIR (issue 7, defect 2)', () => {
     lock.release();
     lockDirectory(dir).release();
     expect(existsSync(path.join(dir, LOCK_FILE))).toBe(false);
+  });
+
+  it('two recorders on one tape directory: the second is refused, naming the directory', async () => {
+    const { rest, ws } = await startFakeBybit(cleanups, ['BTCUSDT']);
+    const tapeDir = mkdtempSync(path.join(tmpdir(), 'ws-lock-tapes-'));
+    const config = loadConfig({ DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-lock-rec-')), BYBIT_WS_URL: ws.url, BYBIT_REST_URL: rest.baseUrl, HTTP_PORT: '0', ESTIMATOR_BOOTSTRAP_DAYS: '0' });
+    const first = await startDaemon(config, createLogger('silent'), { recordDir: tapeDir, recordOnly: true });
+    cleanups.push(() => first.close());
+    await expect(startDaemon(config, createLogger('silent'), { recordDir: tapeDir, recordOnly: true })).rejects.toThrow(`tape directory ${tapeDir} is in use by another whalestack (pid ${process.pid})`);
+    await first.close();
+    expect(existsSync(path.join(tapeDir, LOCK_FILE))).toBe(false);
   });
 });
