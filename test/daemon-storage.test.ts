@@ -27,6 +27,8 @@ describe.runIf(pgAvailable)('daemon writes what it sees to PostgreSQL', () => {
       DATABASE_URL: db.url,
       DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-daemon-pg-')),
       SPIKE_COOLDOWN_MS: '0',
+      // The frames below are stamped an hour ahead (clear of retention jobs); let the event-time band accept them.
+      EVENT_TIME_MAX_AHEAD_MS: '7200000',
     });
     const daemon = await startDaemon(config, createLogger('silent'));
     let closed = false;

@@ -58,7 +58,7 @@ export const CONFIG_SCHEMA = z.object({
   WS_PONG_TIMEOUT_MS: int(500, 60_000).default(10_000),
   WS_STALE_AFTER_MS: int(1000, 3_600_000).default(60_000),
   WS_MAX_FRAME_BYTES: int(65_536, 104_857_600).default(4_194_304),
-  EVENT_TIME_MAX_AHEAD_MS: int(0, 3_600_000).default(5_000),
+  EVENT_TIME_MAX_AHEAD_MS: int(0, 86_400_000).default(5_000),
   EVENT_TIME_MAX_BEHIND_MS: int(1_000, 86_400_000).default(60_000),
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
   ESTIMATOR_BOOTSTRAP_DAYS: int(0, 30).default(7),

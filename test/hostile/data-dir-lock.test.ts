@@ -38,7 +38,7 @@ function spawnDaemon(env: Record<string, string>): Spawned {
   return { child, exited, out: () => out, err: () => err };
 }
 
-const listening = (d: Spawned) => waitFor('daemon listening', () => d.out().includes('operator HTTP server listening') || (d.child.exitCode !== null ? Promise.reject(new Error(`exited ${d.child.exitCode}: ${d.err()}`)) : undefined), 30_000);
+const listening = (d: Spawned) => waitFor('daemon listening', () => d.out().includes('operator HTTP server listening') || (d.child.exitCode !== null ? Promise.reject(new Error(`exited ${d.child.exitCode}: ${d.err()}`)) : undefined), 90_000);
 
 /** The pid of a process that has exited (so `kill(pid, 0)` fails), as a crashed daemon leaves behind. */
 async function deadPid(): Promise<number> {
@@ -71,7 +71,7 @@ describe('hostile: two daemons on one DATA_DIR (issue 7, defect 2)', () => {
     await listening(third);
     third.child.kill('SIGTERM');
     expect(await third.exited).toBe(0);
-  }, 90_000);
+  }, 240_000);
 
   it('a stale lock left by a dead process (or an unreadable one) does not block a restart', async () => {
     const { rest, ws } = await startFakeBybit(cleanups, ['BTCUSDT']);
@@ -84,7 +84,7 @@ describe('hostile: two daemons on one DATA_DIR (issue 7, defect 2)', () => {
       d.child.kill('SIGTERM');
       expect(await d.exited).toBe(0);
     }
-  }, 90_000);
+  }, 240_000);
 
   it('in one process, a second lock on a held directory is refused and release frees it', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ws-lock-unit-'));

@@ -107,7 +107,7 @@ describe('hostile HTTP: a raw-socket fuzz of the operator server of the built da
     const port = await waitFor('operator HTTP port', () => {
       const m = /"port":(\d+)[^\n]*operator HTTP server listening/.exec(stdout);
       return m === null ? undefined : Number(m[1]);
-    });
+    }, 90_000);
 
     // The defects the issue names, one by one: each answered, the process alive after each.
     const named: [string, number][] = [
@@ -150,5 +150,5 @@ describe('hostile HTTP: a raw-socket fuzz of the operator server of the built da
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     expect(stderr).not.toMatch(/TypeError|URIError|uncaught/i);
-  }, 150_000);
+  }, 240_000);
 });
