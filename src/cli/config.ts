@@ -57,6 +57,9 @@ export const CONFIG_SCHEMA = z.object({
   WS_PING_INTERVAL_MS: int(1000, 60_000).default(20_000),
   WS_PONG_TIMEOUT_MS: int(500, 60_000).default(10_000),
   WS_STALE_AFTER_MS: int(1000, 3_600_000).default(60_000),
+  WS_MAX_FRAME_BYTES: int(65_536, 104_857_600).default(4_194_304),
+  EVENT_TIME_MAX_AHEAD_MS: int(0, 3_600_000).default(5_000),
+  EVENT_TIME_MAX_BEHIND_MS: int(1_000, 86_400_000).default(60_000),
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
   ESTIMATOR_BOOTSTRAP_DAYS: int(0, 30).default(7),
   BYBIT_REST_REQUESTS_PER_SEC: int(1, 100).default(20),
@@ -112,6 +115,10 @@ export interface Config {
   readonly wsPingIntervalMs: number;
   readonly wsPongTimeoutMs: number;
   readonly wsStaleAfterMs: number;
+  /** Largest WebSocket message accepted; a bigger one closes that connection (counted) and it reconnects. */
+  readonly wsMaxFrameBytes: number;
+  /** Event times outside this band around receipt time are refused by the decoder. */
+  readonly eventTimeBand: { readonly maxAheadMs: number; readonly maxBehindMs: number };
   readonly windowHorizonSec: number;
   readonly estimatorBootstrapDays: number;
   readonly bybitRestRequestsPerSec: number;
@@ -200,6 +207,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     wsPingIntervalMs: r.WS_PING_INTERVAL_MS,
     wsPongTimeoutMs: r.WS_PONG_TIMEOUT_MS,
     wsStaleAfterMs: r.WS_STALE_AFTER_MS,
+    wsMaxFrameBytes: r.WS_MAX_FRAME_BYTES,
+    eventTimeBand: { maxAheadMs: r.EVENT_TIME_MAX_AHEAD_MS, maxBehindMs: r.EVENT_TIME_MAX_BEHIND_MS },
     windowHorizonSec: r.WINDOW_HORIZON_SEC,
     estimatorBootstrapDays: r.ESTIMATOR_BOOTSTRAP_DAYS,
     bybitRestRequestsPerSec: r.BYBIT_REST_REQUESTS_PER_SEC,
