@@ -135,7 +135,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       clock,
       rotateBytes: config.tapeRotateBytes,
       rotateMs: config.tapeRotateMs,
-      meta: { host: hostname(), wsUrl: config.bybitWsUrl },
+      meta: { host: hostname(), wsUrl: redactUrl(config.bybitWsUrl) },
       onError: (err) => log.error({ err: err.message }, 'tape writer error'),
     });
     log.info({ dir: opts.recordDir }, 'recording raw frames to tape');
@@ -215,7 +215,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
   }
   if (coinglass !== undefined) registerCoinGlassMetrics(metrics.registry, coinglass);
-  log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
+  log.info({ port: server.port, host: config.httpHost, ws: redactUrl(config.bybitWsUrl), rest: redactUrl(config.bybitRestUrl) }, 'operator HTTP server listening');
   watcher.start();
 
   let closing: Promise<void> | undefined;
