@@ -154,6 +154,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     clock,
     random: Math.random,
     intervalMs: config.discoveryIntervalMs,
+    shrinkGuard: { maxDropFraction: config.instruments.maxDropFraction, confirmations: config.instruments.shrinkConfirmations },
+    suspectRetry: { baseMs: config.instruments.retryMs, capMs: config.discoveryIntervalMs },
   });
 
   const subs: Subscription[] = [];
@@ -175,9 +177,9 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
       const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
       const diff = stream.setSymbols(symbols);
-      log.info(
-        { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol) },
-        'instrument list applied',
+      log[change.shrinkConfirmedAfter === undefined ? 'info' : 'warn'](
+        { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol), shrinkConfirmedAfter: change.shrinkConfirmedAfter },
+        change.shrinkConfirmedAfter === undefined ? 'instrument list applied' : `instrument list applied: a large shrink confirmed by ${change.shrinkConfirmedAfter} replies in a row`,
       );
       for (const gone of diff.removed) engine?.decoder.forget(gone);
       coinglass?.setSymbols(symbols, engine?.rankings()?.top.map((c) => c.symbol) ?? []);
