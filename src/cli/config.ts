@@ -78,6 +78,7 @@ export const CONFIG_SCHEMA = z.object({
   DB_BATCH_ROWS: int(1, 100_000).default(2000),
   DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
   DB_MAX_BUFFERED_ROWS: int(100, 10_000_000).default(50_000),
+  TIMESCALEDB: z.enum(['auto', 'off']).default('auto'),
   TIMESCALE_CHUNK_INTERVAL: pgInterval.default('1 day'),
   TIMESCALE_COMPRESS_AFTER: pgInterval.default('7 days'),
   TIMESCALE_RETENTION_SNAPSHOTS: pgInterval.default('90 days'),
@@ -127,6 +128,8 @@ export interface Config {
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
   readonly db: { readonly batchRows: number; readonly flushIntervalMs: number; readonly maxBufferedRows: number };
+  /** `auto`: use TimescaleDB features when the server has the extension; `off`: plain PostgreSQL tables only. */
+  readonly timescaledb: 'auto' | 'off';
   readonly timescale: {
     readonly chunkInterval: string;
     readonly compressAfter: string;
@@ -221,6 +224,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
     db: { batchRows: r.DB_BATCH_ROWS, flushIntervalMs: r.DB_FLUSH_INTERVAL_MS, maxBufferedRows: r.DB_MAX_BUFFERED_ROWS },
+    timescaledb: r.TIMESCALEDB,
     timescale: {
       chunkInterval: r.TIMESCALE_CHUNK_INTERVAL,
       compressAfter: r.TIMESCALE_COMPRESS_AFTER,

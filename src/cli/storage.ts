@@ -50,7 +50,7 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
   const migrated = (async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         log.info({ applied: report.applied, timescaledb: report.timescaledb }, 'migrations up to date');
         return;
       } catch (err) {
