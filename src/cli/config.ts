@@ -121,6 +121,8 @@ export const CONFIG_SCHEMA = z.object({
   DB_BATCH_ROWS: int(1, 100_000).default(2000),
   DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
   DB_MAX_BUFFERED_ROWS: int(100, 10_000_000).default(50_000),
+  TIMESCALEDB: z.enum(['auto', 'off']).default('auto'),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 1024).default(16),
   TIMESCALE_CHUNK_INTERVAL: pgInterval.default('1 day'),
   TIMESCALE_COMPRESS_AFTER: pgInterval.default('7 days'),
   TIMESCALE_RETENTION_SNAPSHOTS: pgInterval.default('90 days'),
@@ -179,6 +181,10 @@ export interface Config {
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
   readonly db: { readonly batchRows: number; readonly flushIntervalMs: number; readonly maxBufferedRows: number };
+  /** `auto`: use TimescaleDB features when the server has the extension; `off`: plain PostgreSQL tables only. */
+  readonly timescaledb: 'auto' | 'off';
+  /** `shared_buffers` of the embedded PGlite store, MB (resident for the process's life: WASM memory never shrinks). */
+  readonly pgliteSharedBuffersMb: number;
   readonly timescale: {
     readonly chunkInterval: string;
     readonly compressAfter: string;
@@ -278,6 +284,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
     db: { batchRows: r.DB_BATCH_ROWS, flushIntervalMs: r.DB_FLUSH_INTERVAL_MS, maxBufferedRows: r.DB_MAX_BUFFERED_ROWS },
+    timescaledb: r.TIMESCALEDB,
+    pgliteSharedBuffersMb: r.PGLITE_SHARED_BUFFERS_MB,
     timescale: {
       chunkInterval: r.TIMESCALE_CHUNK_INTERVAL,
       compressAfter: r.TIMESCALE_COMPRESS_AFTER,
