@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { validateInterval } from '../sinks/db/migrator.js';
+import { TRIGGER_PRESETS } from '../core/trigger.js';
 
 /**
  * Configuration: environment variables, optionally under a JSON file named by WHALESTACK_CONFIG (or
@@ -72,6 +73,12 @@ export const CONFIG_SCHEMA = z.object({
   THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN').default(''),
   SUCCESS_RATE_PRIOR: z.coerce.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5),
   TRIGGER_COOLDOWN_MS: int(0, 86_400_000).default(900_000),
+  TRIGGER_PRESET: z.enum(['blueprint', 'strict']).default('blueprint'),
+  TRIGGER_OI_15M_PCT: positive.optional(),
+  TRIGGER_VOLUME_RATIO: positive.optional(),
+  TRIGGER_PRICE_5M_PCT: positive.optional(),
+  IMBALANCE_LONG_ABOVE: z.coerce.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]').default(0.65),
+  IMBALANCE_SHORT_BELOW: z.coerce.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]').default(0.35),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
@@ -121,6 +128,9 @@ export interface Config {
   readonly thresholdOverridesUsd: Readonly<Record<string, number>>;
   readonly successRatePrior: number;
   readonly triggerCooldownMs: number;
+  /** Trigger thresholds: the preset's, each replaced by its own setting when given. */
+  readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
+  readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlanRequestsPerMin: number;
   readonly coinglassHeatmapModel: 1 | 2 | 3;
@@ -215,6 +225,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     thresholdOverridesUsd: parsePairs(r.THRESHOLD_OVERRIDES_USD),
     successRatePrior: r.SUCCESS_RATE_PRIOR,
     triggerCooldownMs: r.TRIGGER_COOLDOWN_MS,
+    trigger: {
+      preset: r.TRIGGER_PRESET,
+      oiChangePct15mMin: r.TRIGGER_OI_15M_PCT ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].oiChangePct15mMin,
+      volumeRatio5mMin: r.TRIGGER_VOLUME_RATIO ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].volumeRatio5mMin,
+      priceChangePct5mMin: r.TRIGGER_PRICE_5M_PCT ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].priceChangePct5mMin,
+    },
+    imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
     coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN,
     coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,

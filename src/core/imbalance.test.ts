@@ -26,6 +26,9 @@ const levelArb = fc.record({ priceUsd: fc.integer({ min: REF - 800, max: REF + 8
 const bookArb = fc.dictionary(fc.constantFrom(...RANGES), fc.array(levelArb, { maxLength: 40 }), { maxKeys: RANGES.length });
 const weightsArb = fc.record({ '12h': fc.integer({ min: 0, max: 3 }), '7d': fc.integer({ min: 0, max: 3 }), '14d': fc.integer({ min: 0, max: 3 }), '30d': fc.integer({ min: 0, max: 3 }) });
 
+/** Symmetric band pairs, including the founder's and the old engine's. */
+const SYMMETRIC_BANDS: ReadonlyArray<readonly [number, number]> = [[0.5, 0.5], [0.55, 0.45], [0.6, 0.4], [0.65, 0.35], [0.75, 0.25]];
+
 function toMap(book: Record<string, RawHeatmapLevel[]>): Map<HeatmapRange, RawHeatmapLevel[]> {
   return new Map(Object.entries(book) as Array<[HeatmapRange, RawHeatmapLevel[]]>);
 }
@@ -61,7 +64,7 @@ describe('imbalance', () => {
         { range: '30d', clusters: [cluster('short', 10_100, 10_100, 1e9), cluster('long', 9_900, 9_900, 1e9)] },
       ],
       REF,
-      { weights: { '7d': 1, '30d': 1 }, deadBand: 0.1 },
+      { weights: { '7d': 1, '30d': 1 }, longAbove: 0.6, shortBelow: 0.4 },
     );
     expect(a.imbalance).toBeCloseTo(0.625, 12);
     expect(a.direction).toBe('LONG');
@@ -70,11 +73,24 @@ describe('imbalance', () => {
     expect(b.target).toBeUndefined();
   });
 
+  it("defaults to the founder's bands: LONG above 0.65, SHORT below 0.35; 0.55/0.45 remains a setting", () => {
+    // 0.6 of the fuel above the price: a direction under the old bands, none under the founder's.
+    const book = [{ range: '7d' as const, clusters: [cluster('short', 10_100, 10_100, 60e6), cluster('long', 9_900, 9_900, 40e6)] }];
+    expect(assessImbalance(book, REF).imbalance).toBeCloseTo(0.6, 12);
+    expect(assessImbalance(book, REF).direction).toBe('NONE');
+    expect(assessImbalance(book, REF, { weights: { '7d': 1 }, longAbove: 0.55, shortBelow: 0.45 }).direction).toBe('LONG');
+    // The worked example (0.714) is LONG under both; its mirror (0.286) is SHORT.
+    const mirror = [{ range: '7d' as const, clusters: [cluster('short', 10_100, 10_100, 200e6), cluster('long', 9_900, 9_900, 500e6)] }];
+    expect(assessImbalance(mirror, REF).direction).toBe('SHORT');
+    const edge = [{ range: '7d' as const, clusters: [cluster('short', 10_100, 10_100, 65), cluster('long', 9_900, 9_900, 35)] }];
+    expect(assessImbalance(edge, REF).direction).toBe('NONE'); // exactly 0.65 is not above 0.65
+  });
+
   it('property: imbalance is in [0, 1] and NONE without weighted clusters', () => {
     console.log(`imbalance bounds property seed=${SEED}`);
     fc.assert(
       fc.property(bookArb, weightsArb, fc.integer({ min: 0, max: 3000 }), (book, weights, threshold) => {
-        const a = pipeline(toMap(book), threshold, { weights, deadBand: 0.05 });
+        const a = pipeline(toMap(book), threshold, { weights, longAbove: 0.55, shortBelow: 0.45 });
         expect(a.imbalance).toBeGreaterThanOrEqual(0);
         expect(a.imbalance).toBeLessThanOrEqual(1);
         const weighted = a.perRange.some((r) => r.weight > 0 && r.imbalance !== undefined);
@@ -90,8 +106,8 @@ describe('imbalance', () => {
     console.log(`imbalance mirror property seed=${SEED + 1}`);
     const mirrorDir = { LONG: 'SHORT', SHORT: 'LONG', NONE: 'NONE' } as const;
     fc.assert(
-      fc.property(bookArb, weightsArb, fc.integer({ min: 0, max: 3000 }), fc.integer({ min: 0, max: 20 }), (book, weights, threshold, band) => {
-        const config = { weights, deadBand: band / 100 };
+      fc.property(bookArb, weightsArb, fc.integer({ min: 0, max: 3000 }), fc.constantFrom(...SYMMETRIC_BANDS), (book, weights, threshold, [longAbove, shortBelow]) => {
+        const config = { weights, longAbove, shortBelow };
         const a = pipeline(toMap(book), threshold, config);
         const mirrored = new Map([...toMap(book)].map(([r, ls]) => [r, ls.map((l) => ({ ...l, priceUsd: 2 * REF - l.priceUsd }))]));
         const b = pipeline(mirrored, threshold, config);
@@ -115,7 +131,7 @@ describe('imbalance', () => {
         fc.integer({ min: REF + 1, max: REF + 800 }),
         fc.integer({ min: 1, max: 5000 }),
         (book, weights, threshold, range, priceUsd, usd) => {
-          const config = { weights, deadBand: 0.05 };
+          const config = { weights, longAbove: 0.55, shortBelow: 0.45 };
           const before = toMap(book);
           const after = toMap(book);
           after.set(range, [...(after.get(range) ?? []), { priceUsd, usd }]);
