@@ -1,5 +1,5 @@
 import { DEFAULT_CLUSTER_CONFIG, detectClusters, type Cluster, type ClusterConfig } from './clusters.js';
-import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
+import { heatmapAgeMs, levelsAtPrice, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
 import {
   assessImbalance,
   DEFAULT_IMBALANCE_CONFIG,
@@ -43,7 +43,7 @@ export interface CoinEvaluationInput {
   readonly symbol: string;
   /** Latest snapshot per range (one per range; a later duplicate of a range replaces an earlier one). */
   readonly snapshots: readonly HeatmapSnapshot[];
-  /** Current price, used for distances to clusters. */
+  /** Current price: each level is classified above/below it (not the snapshot's price) and distances use it. */
   readonly refPrice: number;
   readonly nowMs: number;
   readonly marketCapUsd: number | undefined;
@@ -97,7 +97,8 @@ export function evaluateCoin(
       config.overridesUsd,
       config.significance,
     );
-    const clusters = detectClusters(snapshot.levels, snapshot.refPrice, config.cluster).filter((c) => c.usd >= thresholdUsd);
+    // Sides against the price now, not the snapshot's (possibly minutes-old) reference price.
+    const clusters = detectClusters(levelsAtPrice(snapshot.levels, input.refPrice), input.refPrice, config.cluster).filter((c) => c.usd >= thresholdUsd);
     perRange.set(range, { snapshot, thresholdUsd, clusters });
   }
   const assessment = assessImbalance(
