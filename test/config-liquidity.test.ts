@@ -19,7 +19,8 @@ describe('liquidation-intelligence settings', () => {
     expect(c.trigger).toEqual({ preset: 'blueprint', oiChangePct15mMin: 3, volumeRatio5mMin: 1.5, priceChangePct5mMin: 1 });
     const s = engineSettings(c).symbol;
     expect(s.trigger).toMatchObject({ oiChangePct15mMin: 3, volumeRatio5mMin: 1.5, priceChangePct5mMin: 1, cooldownMs: 900_000 });
-    expect(s.liquidity?.evaluation.imbalance).toMatchObject({ longAbove: 0.65, shortBelow: 0.35 });
+    expect(s.liquidity?.evaluation.imbalance).toMatchObject({ longAbove: 0.65, shortBelow: 0.35, mode: 'sum' });
+    expect(engineSettings(loadConfig({ IMBALANCE_MODE: 'mean' })).symbol.liquidity?.evaluation.imbalance.mode).toBe('mean');
   });
 
   it('TRIGGER_PRESET=strict is the transcript pair (OI 5 %, volume 2×); single thresholds override the preset', () => {

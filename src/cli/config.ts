@@ -79,6 +79,7 @@ export const CONFIG_SCHEMA = z.object({
   TRIGGER_PRICE_5M_PCT: positive.optional(),
   IMBALANCE_LONG_ABOVE: z.coerce.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]').default(0.65),
   IMBALANCE_SHORT_BELOW: z.coerce.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]').default(0.35),
+  IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
@@ -131,6 +132,7 @@ export interface Config {
   /** Trigger thresholds: the preset's, each replaced by its own setting when given. */
   readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
   readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
+  readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlanRequestsPerMin: number;
   readonly coinglassHeatmapModel: 1 | 2 | 3;
@@ -232,6 +234,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
       priceChangePct5mMin: r.TRIGGER_PRICE_5M_PCT ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].priceChangePct5mMin,
     },
     imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
+    imbalanceMode: r.IMBALANCE_MODE,
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
     coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN,
     coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,

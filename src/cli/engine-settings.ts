@@ -40,6 +40,7 @@ export function engineSettings(config: Config): EngineSettings {
             weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>>,
             longAbove: config.imbalanceBands.longAbove,
             shortBelow: config.imbalanceBands.shortBelow,
+            mode: config.imbalanceMode,
           },
         },
         estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers },

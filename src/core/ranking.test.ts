@@ -40,7 +40,7 @@ describe('evaluateCoin', () => {
       {
         cluster: { maxGapFraction: 0.005, minLevelUsd: 0 },
         significance: { minSamples: 12, typicalFraction: 0.5 },
-        imbalance: { weights: { '7d': 1, '14d': 1, '30d': 1 }, longAbove: 0.65, shortBelow: 0.35 },
+        imbalance: { weights: { '7d': 1, '14d': 1, '30d': 1 }, longAbove: 0.65, shortBelow: 0.35, mode: 'sum' },
         overridesUsd: { SOL: 50e6 },
       },
     );
