@@ -20,6 +20,8 @@ describe('liquidation-intelligence settings', () => {
     const s = engineSettings(c).symbol;
     expect(s.trigger).toMatchObject({ oiChangePct15mMin: 3, volumeRatio5mMin: 1.5, priceChangePct5mMin: 1, cooldownMs: 900_000 });
     expect(s.liquidity?.evaluation.imbalance).toMatchObject({ longAbove: 0.65, shortBelow: 0.35, mode: 'sum' });
+    expect(s.liquidity?.evaluation.significance.learned).toBe('max');
+    expect(engineSettings(loadConfig({ THRESHOLD_LEARNED_MODE: 'replace' })).symbol.liquidity?.evaluation.significance.learned).toBe('replace');
     expect(engineSettings(loadConfig({ IMBALANCE_MODE: 'mean' })).symbol.liquidity?.evaluation.imbalance.mode).toBe('mean');
   });
 

@@ -71,6 +71,7 @@ export const CONFIG_SCHEMA = z.object({
   RANK_ARMED_K: int(0, 100).default(3),
   SIGNAL_RANGE_WEIGHTS: pairList(/^(12h|24h|3d|7d|14d|2w|30d|90d|180d|1y)$/, 'range').default('7d:1,14d:1,30d:1'),
   THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN').default(''),
+  THRESHOLD_LEARNED_MODE: z.enum(['max', 'replace']).default('max'),
   SUCCESS_RATE_PRIOR: z.coerce.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5),
   TRIGGER_COOLDOWN_MS: int(0, 86_400_000).default(900_000),
   TRIGGER_PRESET: z.enum(['blueprint', 'strict']).default('blueprint'),
@@ -127,6 +128,7 @@ export interface Config {
   readonly ranking: { readonly intervalMs: number; readonly topN: number; readonly armedK: number };
   readonly signalRangeWeights: Readonly<Record<string, number>>;
   readonly thresholdOverridesUsd: Readonly<Record<string, number>>;
+  readonly thresholdLearnedMode: RawConfig['THRESHOLD_LEARNED_MODE'];
   readonly successRatePrior: number;
   readonly triggerCooldownMs: number;
   /** Trigger thresholds: the preset's, each replaced by its own setting when given. */
@@ -225,6 +227,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     ranking: { intervalMs: r.RANK_INTERVAL_MS, topN: r.RANK_TOP_N, armedK: r.RANK_ARMED_K },
     signalRangeWeights: parsePairs(r.SIGNAL_RANGE_WEIGHTS, (k) => (k === '2w' ? '14d' : k)),
     thresholdOverridesUsd: parsePairs(r.THRESHOLD_OVERRIDES_USD),
+    thresholdLearnedMode: r.THRESHOLD_LEARNED_MODE,
     successRatePrior: r.SUCCESS_RATE_PRIOR,
     triggerCooldownMs: r.TRIGGER_COOLDOWN_MS,
     trigger: {

@@ -35,6 +35,7 @@ export function engineSettings(config: Config): EngineSettings {
         evaluation: {
           ...base.evaluation,
           overridesUsd: config.thresholdOverridesUsd,
+          significance: { ...base.evaluation.significance, learned: config.thresholdLearnedMode },
           imbalance: {
             ...base.evaluation.imbalance,
             weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>>,
