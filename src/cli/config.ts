@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { validateInterval } from '../sinks/db/migrator.js';
 import { redactUrlsIn } from '../sinks/logger.js';
+import { TRIGGER_PRESETS } from '../core/trigger.js';
 
 /**
  * Configuration: environment variables, optionally under a JSON file named by WHALESTACK_CONFIG (or
@@ -113,8 +114,16 @@ export const CONFIG_SCHEMA = z.object({
   RANK_ARMED_K: int(0, 100).default(3),
   SIGNAL_RANGE_WEIGHTS: pairList(/^(12h|24h|3d|7d|14d|2w|30d|90d|180d|1y)$/, 'range', { min: 0, max: 1000 }, (k) => (k === '2w' ? '14d' : k)).default('7d:1,14d:1,30d:1'),
   THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN', { min: MIN_THRESHOLD_USD, minInclusive: true, max: MAX_THRESHOLD_USD }).default(''),
+  THRESHOLD_LEARNED_MODE: z.enum(['max', 'replace']).default('max'),
   SUCCESS_RATE_PRIOR: plain(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).default(0.5),
   TRIGGER_COOLDOWN_MS: int(0, 86_400_000).default(900_000),
+  TRIGGER_PRESET: z.enum(['blueprint', 'strict']).default('blueprint'),
+  TRIGGER_OI_15M_PCT: above(0, 100).optional(),
+  TRIGGER_VOLUME_RATIO: above(0, 100).optional(),
+  TRIGGER_PRICE_5M_PCT: above(0, 100).optional(),
+  IMBALANCE_LONG_ABOVE: plain(z.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]')).default(0.65),
+  IMBALANCE_SHORT_BELOW: plain(z.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]')).default(0.35),
+  IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'leverage', { min: 0, max: 1 }, (k) => String(Number(k))).default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
@@ -173,8 +182,13 @@ export interface Config {
   readonly ranking: { readonly intervalMs: number; readonly topN: number; readonly armedK: number };
   readonly signalRangeWeights: Readonly<Record<string, number>>;
   readonly thresholdOverridesUsd: Readonly<Record<string, number>>;
+  readonly thresholdLearnedMode: RawConfig['THRESHOLD_LEARNED_MODE'];
   readonly successRatePrior: number;
   readonly triggerCooldownMs: number;
+  /** Trigger thresholds: the preset's, each replaced by its own setting when given. */
+  readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
+  readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
+  readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlanRequestsPerMin: number;
   readonly coinglassHeatmapModel: 1 | 2 | 3;
@@ -276,8 +290,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     ranking: { intervalMs: r.RANK_INTERVAL_MS, topN: r.RANK_TOP_N, armedK: r.RANK_ARMED_K },
     signalRangeWeights: parsePairs(r.SIGNAL_RANGE_WEIGHTS, (k) => (k === '2w' ? '14d' : k)),
     thresholdOverridesUsd: parsePairs(r.THRESHOLD_OVERRIDES_USD),
+    thresholdLearnedMode: r.THRESHOLD_LEARNED_MODE,
     successRatePrior: r.SUCCESS_RATE_PRIOR,
     triggerCooldownMs: r.TRIGGER_COOLDOWN_MS,
+    trigger: {
+      preset: r.TRIGGER_PRESET,
+      oiChangePct15mMin: r.TRIGGER_OI_15M_PCT ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].oiChangePct15mMin,
+      volumeRatio5mMin: r.TRIGGER_VOLUME_RATIO ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].volumeRatio5mMin,
+      priceChangePct5mMin: r.TRIGGER_PRICE_5M_PCT ?? TRIGGER_PRESETS[r.TRIGGER_PRESET].priceChangePct5mMin,
+    },
+    imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
+    imbalanceMode: r.IMBALANCE_MODE,
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
     coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN,
     coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,
