@@ -22,6 +22,8 @@ export class FakeBybitPrivateWs {
   private readonly conns = new Set<PrivateConn>();
   /** Auth attempts seen (accepted or not), for tests. */
   authAttempts = 0;
+  /** Refuse every auth (keeps a client's stream down, to exercise REST polling). */
+  rejectAuth = false;
 
   constructor(
     server: http.Server,
@@ -83,7 +85,8 @@ export class FakeBybitPrivateWs {
       const [key, expires, sign] = args as [unknown, unknown, unknown];
       const secret = typeof key === 'string' ? this.secretOf(key) : undefined;
       let error = '';
-      if (secret === undefined) error = 'Invalid apikey';
+      if (this.rejectAuth) error = 'Service unavailable (fault injected)';
+      else if (secret === undefined) error = 'Invalid apikey';
       else if (!(Number(expires) > this.now())) error = 'Params Error: request expired';
       else if (createHmac('sha256', secret).update(`GET/realtime${String(expires)}`).digest('hex') !== sign) error = 'Signature verification failed';
       conn.authed = error === '';
