@@ -139,6 +139,13 @@ export const CONFIG_SCHEMA = z.object({
   TIMESCALE_RETENTION_BARS: pgInterval.default('730 days'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
+  TRADING_MODE: z.enum(['paper', 'testnet', 'demo', 'live'], 'must be paper, testnet, demo or live').default('paper'),
+  LIVE_TRADING_CONFIRM: z.string().optional(),
+  BYBIT_PRIVATE_WS_URL: url(['ws:', 'wss:']).optional(),
+  BYBIT_RECV_WINDOW_MS: int(1000, 60_000).default(5000),
+  BYBIT_REQUEST_TIMEOUT_MS: int(500, 60_000).default(3000),
+  BYBIT_CANCEL_UNKNOWN_ORDERS: z.enum(['true', 'false'], 'must be true or false').default('false'),
+  BYBIT_EMERGENCY_STOP_PCT: z.coerce.number().min(0.5, 'must be in [0.5, 50]').max(50, 'must be in [0.5, 50]').default(5),
   BYBIT_API_KEY: optionalSecret,
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
@@ -146,6 +153,31 @@ export const CONFIG_SCHEMA = z.object({
 });
 
 export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
+/** Settings that must come from the environment even though they are not secrets: arming real-money trading. */
+const ENV_ONLY_KEYS: readonly string[] = ['LIVE_TRADING_CONFIRM', 'TRADING_MODE'];
+export const LIVE_TRADING_CONFIRMATION = 'I_ACCEPT_REAL_LOSSES';
+
+/** Bybit private endpoints per trading mode (reference §1.1, §3.0). Demo's public data is mainnet's. */
+export const BYBIT_PRIVATE_ENDPOINTS = {
+  testnet: { restUrl: 'https://api-testnet.bybit.com', wsUrl: 'wss://stream-testnet.bybit.com/v5/private' },
+  demo: { restUrl: 'https://api-demo.bybit.com', wsUrl: 'wss://stream-demo.bybit.com/v5/private' },
+  live: { restUrl: 'https://api.bybit.com', wsUrl: 'wss://stream.bybit.com/v5/private' },
+} as const;
+
+/** Where and how the daemon trades; `bybit` is undefined in paper mode. */
+export interface TradingConfig {
+  readonly mode: RawConfig['TRADING_MODE'];
+  readonly bybit:
+    | {
+        readonly restUrl: string;
+        readonly privateWsUrl: string;
+        readonly recvWindowMs: number;
+        readonly requestTimeoutMs: number;
+        readonly cancelUnknownOrders: boolean;
+        readonly emergencyStopPct: number;
+      }
+    | undefined;
+}
 export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)[];
 export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN'];
 
@@ -210,6 +242,7 @@ export interface Config {
   readonly bybitApiSecret: string | undefined;
   readonly coinglassApiKey: string | undefined;
   readonly telegramBotToken: string | undefined;
+  readonly trading: TradingConfig;
 }
 
 export class ConfigError extends Error {
@@ -231,6 +264,7 @@ function readFileLayer(path: string): Record<string, unknown> {
   for (const key of Object.keys(parsed)) {
     if (!(CONFIG_KEYS as string[]).includes(key)) problems.push(`config file ${path}: unknown setting ${key}`);
     if ((SECRET_KEYS as string[]).includes(key)) problems.push(`config file ${path}: ${key} is a secret and is read from the environment only`);
+    if (ENV_ONLY_KEYS.includes(key)) problems.push(`config file ${path}: ${key} arms real trading and is read from the environment only`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
@@ -256,6 +290,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
   const r = result.data;
   const crossProblems = crossCheck(r).map(([key, issue]) => show(key, issue));
   if (crossProblems.length > 0) throw new ConfigError(crossProblems);
+  const trading = tradingConfig(r, merged);
   return {
     bybitWsUrl: r.BYBIT_WS_URL,
     bybitRestUrl: r.BYBIT_REST_URL,
@@ -320,6 +355,40 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     bybitApiSecret: r.BYBIT_API_SECRET,
     coinglassApiKey: r.COINGLASS_API_KEY,
     telegramBotToken: r.TELEGRAM_BOT_TOKEN,
+    trading,
+  };
+}
+
+const MAINNET_PRIVATE = /^(https:\/\/api\.bybit\.com|https:\/\/api\.bytick\.com|wss:\/\/stream\.bybit\.com)(\/|$)/;
+
+/**
+ * Trading mode and Bybit private endpoints. Refuses, one line each: live without the confirmation, a
+ * non-paper mode without keys, and a testnet/demo mode whose endpoints point at mainnet (real money by mistake).
+ * Private REST uses BYBIT_REST_URL when it is set, else the mode's host; the public default stays mainnet.
+ */
+function tradingConfig(r: RawConfig, given: Readonly<Record<string, unknown>>): TradingConfig {
+  const mode = r.TRADING_MODE;
+  if (mode === 'paper') return { mode, bybit: undefined };
+  const problems: string[] = [];
+  if (mode === 'live' && r.LIVE_TRADING_CONFIRM !== LIVE_TRADING_CONFIRMATION) {
+    problems.push(`TRADING_MODE=live trades real money on Bybit mainnet: set LIVE_TRADING_CONFIRM=${LIVE_TRADING_CONFIRMATION} to confirm`);
+  }
+  if (r.BYBIT_API_KEY === undefined) problems.push(`TRADING_MODE=${mode} needs BYBIT_API_KEY in the environment (a ${mode} key)`);
+  if (r.BYBIT_API_SECRET === undefined) problems.push(`TRADING_MODE=${mode} needs BYBIT_API_SECRET in the environment`);
+  const restSet = given.BYBIT_REST_URL !== undefined;
+  const restUrl = restSet ? r.BYBIT_REST_URL : BYBIT_PRIVATE_ENDPOINTS[mode].restUrl;
+  const privateWsUrl = r.BYBIT_PRIVATE_WS_URL ?? BYBIT_PRIVATE_ENDPOINTS[mode].wsUrl;
+  if (mode !== 'live') {
+    if (MAINNET_PRIVATE.test(restUrl)) problems.push(`TRADING_MODE=${mode} but BYBIT_REST_URL is mainnet (${restUrl}); unset it or use the ${mode} host`);
+    if (MAINNET_PRIVATE.test(privateWsUrl)) problems.push(`TRADING_MODE=${mode} but BYBIT_PRIVATE_WS_URL is mainnet (${privateWsUrl})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    mode,
+    bybit: {
+      restUrl, privateWsUrl, recvWindowMs: r.BYBIT_RECV_WINDOW_MS, requestTimeoutMs: r.BYBIT_REQUEST_TIMEOUT_MS,
+      cancelUnknownOrders: r.BYBIT_CANCEL_UNKNOWN_ORDERS === 'true', emergencyStopPct: r.BYBIT_EMERGENCY_STOP_PCT,
+    },
   };
 }
 
