@@ -145,7 +145,7 @@ export const CONFIG_SCHEMA = z.object({
   BYBIT_RECV_WINDOW_MS: int(1000, 60_000).default(5000),
   BYBIT_REQUEST_TIMEOUT_MS: int(500, 60_000).default(3000),
   BYBIT_CANCEL_UNKNOWN_ORDERS: z.enum(['true', 'false'], 'must be true or false').default('false'),
-  BYBIT_EMERGENCY_STOP_PCT: z.coerce.number().min(0.5, 'must be in [0.5, 50]').max(50, 'must be in [0.5, 50]').default(5),
+  BYBIT_EMERGENCY_STOP_PCT: plain(z.number().min(0.5, 'must be in [0.5, 50]').max(50, 'must be in [0.5, 50]')).default(5),
   BYBIT_API_KEY: optionalSecret,
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
