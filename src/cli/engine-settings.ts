@@ -23,7 +23,13 @@ export function engineSettings(config: Config): EngineSettings {
     symbol: {
       horizonSec: config.windowHorizonSec,
       spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
-      trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: config.triggerCooldownMs },
+      trigger: {
+        ...DEFAULT_TRIGGER_CONFIG,
+        oiChangePct15mMin: config.trigger.oiChangePct15mMin,
+        volumeRatio5mMin: config.trigger.volumeRatio5mMin,
+        priceChangePct5mMin: config.trigger.priceChangePct5mMin,
+        cooldownMs: config.triggerCooldownMs,
+      },
       evaluateIntervalMs: config.ranking.intervalMs,
       liquidity: {
         ...base,
@@ -31,7 +37,14 @@ export function engineSettings(config: Config): EngineSettings {
         evaluation: {
           ...base.evaluation,
           overridesUsd: config.thresholdOverridesUsd,
-          imbalance: { ...base.evaluation.imbalance, weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>> },
+          significance: { ...base.evaluation.significance, learned: config.thresholdLearnedMode },
+          imbalance: {
+            ...base.evaluation.imbalance,
+            weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>>,
+            longAbove: config.imbalanceBands.longAbove,
+            shortBelow: config.imbalanceBands.shortBelow,
+            mode: config.imbalanceMode,
+          },
         },
         estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers },
       },

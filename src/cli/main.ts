@@ -172,9 +172,9 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
       const log = createLogger(config.logLevel);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack-migrate' });
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         process.stdout.write(
           `migrations: ${report.applied.length} applied now, ${report.skipped.length} TimescaleDB-only skipped; timescaledb ${report.timescaledb.available ? 'enabled' : `not available (${report.timescaledb.reason ?? 'plain PostgreSQL'})`}\n`,
         );
@@ -234,7 +234,8 @@ if (isEntryPoint()) {
     (code) => process.exit(code),
     (err: unknown) => {
       // A refusal the operator must act on is one line; anything else is a bug and keeps its stack.
-      process.stderr.write(`whalestack: ${err instanceof DirLockedError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      const locked = err instanceof DirLockedError ? err : err instanceof Error && err.cause instanceof DirLockedError ? err.cause : undefined;
+      process.stderr.write(`whalestack: ${locked !== undefined ? locked.message : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
       process.exit(1);
     },
   );

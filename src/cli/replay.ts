@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SystemEvent } from '../actors/actor-system.js';
 import type { RankerConfig } from '../actors/ranker-actor.js';
 import type { SymbolActorConfig } from '../actors/symbol-actor.js';
 import { VirtualClock } from '../core/clock.js';
@@ -23,6 +24,8 @@ export interface ReplayOptions {
   readonly highWaterMark?: number;
   readonly onOutput?: (event: EngineOutput) => void;
   readonly onIssue?: (issue: TapeIssue) => void;
+  /** An actor restarted or stopped by supervision (a coin whose model faulted). */
+  readonly onSystemEvent?: (event: SystemEvent) => void;
 }
 
 export interface ReplaySummary {
@@ -84,6 +87,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         symbol: opts.symbol,
         ranker: opts.ranker,
         eventTimeBand: opts.eventTimeBand,
+        onSystemEvent: opts.onSystemEvent,
         onOutput: (event) => {
           hash.update(JSON.stringify(event));
           hash.update('\n');

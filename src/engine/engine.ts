@@ -4,7 +4,7 @@ import { rankerActor, type RankerConfig, type RankerState } from '../actors/rank
 import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
 import type { Clock } from '../core/clock.js';
 import type { MarketEvent } from '../core/events.js';
-import type { HistoryStep } from '../core/coin-liquidity.js';
+import type { CoinInputs, HistoryStep } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
 import { BybitDecoder, type BadFrameReason, type EventTimeBand } from '../streams/bybit-decoder.js';
@@ -74,6 +74,11 @@ export class Engine {
   /** Rebuilds a coin's own liquidation estimate from REST history (the estimator bootstrap). */
   history(symbol: string, steps: readonly HistoryStep[]): void {
     this.actorFor(symbol).tell({ kind: 'history', steps });
+  }
+
+  /** Per-coin facts from outside the stream (operator override, market cap, persisted typical sizes). */
+  coinInputs(symbol: string, inputs: CoinInputs): void {
+    this.actorFor(symbol).tell({ kind: 'coin-inputs', inputs });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

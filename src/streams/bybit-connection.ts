@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
 import type { Clock } from '../core/clock.js';
 import type { SourceEvent } from '../core/events.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -261,7 +262,7 @@ export class BybitConnection {
         maxPayload: this.opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
       });
     } catch (err) {
-      this.onConnectFailed(`cannot open ${this.opts.url}: ${errorText(err)}`);
+      this.onConnectFailed(redactUrlsIn(`cannot open ${redactUrl(this.opts.url)}: ${errorText(err)}`));
       return;
     }
     this.ws = ws;
