@@ -38,7 +38,21 @@ function spawnDaemon(env: Record<string, string>): Spawned {
   return { child, exited, out: () => out, err: () => err };
 }
 
-const listening = (d: Spawned) => waitFor('daemon listening', () => d.out().includes('operator HTTP server listening') || (d.child.exitCode !== null ? Promise.reject(new Error(`exited ${d.child.exitCode}: ${d.err()}`)) : undefined), 90_000);
+/**
+ * Resolves once the daemon has fully started (its signal handlers are installed only then): the operator port
+ * from its start-up log, then `/readyz` 200 against the fake Bybit.
+ */
+async function listening(d: Spawned): Promise<void> {
+  const exitedEarly = () => (d.child.exitCode !== null ? Promise.reject(new Error(`exited ${d.child.exitCode}: ${d.err()}`)) : undefined);
+  const port = await waitFor('daemon listening', () => {
+    const m = /"port":(\d+)[^\n]*operator HTTP server listening/.exec(d.out());
+    return m !== null ? Number(m[1]) : exitedEarly();
+  }, 90_000);
+  await waitFor('daemon ready', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+    return res?.status === 200 ? true : exitedEarly();
+  }, 90_000);
+}
 
 /** The pid of a process that has exited (so `kill(pid, 0)` fails), as a crashed daemon leaves behind. */
 async function deadPid(): Promise<number> {
