@@ -2,7 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createLogger, type Logger } from '../sinks/logger.js';
+import { LogSummary } from '../sinks/log-summary.js';
+import { createCliLogger, createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
@@ -58,9 +59,13 @@ function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
       stopping = true;
       log.info({ signal }, 'shutting down');
       close()
-        .then(() => resolve(0))
+        .then(() => {
+          log.info({ signal }, 'stopped');
+          resolve(0);
+        })
         .catch((err: unknown) => {
           log.error({ err: err instanceof Error ? err.message : String(err) }, 'error during shutdown');
+          log.info({ signal }, 'stopped');
           resolve(1);
         });
     };
@@ -93,7 +98,7 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
     options: { ...CONFIG_OPTION, out: { type: 'string' }, duration: { type: 'string' } },
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
-      const log = createLogger(config.logLevel);
+      const log = createCliLogger(config.logLevel);
       const duration = values.duration === undefined ? undefined : Number(values.duration);
       if (duration !== undefined && !(duration > 0)) {
         process.stderr.write(`whalestack record: --duration must be a positive number of seconds (got ${String(values.duration)})\n`);
@@ -106,6 +111,7 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
       const code = await done;
       const stats = daemon.tape?.stats;
       log.info({ stats, files: daemon.tape?.files }, 'recording finished');
+      process.stdout.write(`recorded ${stats?.records ?? 0} records to ${daemon.tape?.files.length ?? 0} file(s) in ${dir}\n`);
       return code;
     },
   },
@@ -129,16 +135,20 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
         return 2;
       }
       const config = configOrExit(env, undefined);
-      const log = createLogger(values.json ? 'silent' : config.logLevel);
+      const log = createCliLogger(values.json ? 'silent' : config.logLevel);
+      // A bit-flipped tape has an issue on nearly every line: the first ten, then a count (the summary has the total).
+      const issues = new LogSummary(log, 'tape issues', { firstLines: 10 });
       const summary = await replayTape(positionals, {
         speed,
         ...engineSettings(config),
-        onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onIssue: (issue) => issues.line({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
           if (event.kind === 'signal') log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol}`);
         },
       });
+      issues.flush();
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {
         const lines = [
@@ -169,7 +179,7 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: CONFIG_OPTION,
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
-      const log = createLogger(config.logLevel);
+      const log = createCliLogger(config.logLevel);
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
       try {
         const report = await migrate(db, { log: dbLog(log), settings: config.timescale });

@@ -3,7 +3,9 @@ import { hostname } from 'node:os';
 import type { Subscription } from 'rxjs';
 import type { SourceEvent } from '../core/events.js';
 import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
+import { LogSummary } from '../sinks/log-summary.js';
 import { redactUrl, type Logger } from '../sinks/logger.js';
+import { OutageLog } from '../sinks/outage-log.js';
 import { createEngineMetrics, registerStatsGauges } from '../sinks/metrics.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
@@ -39,24 +41,6 @@ export interface Daemon {
   close(): Promise<void>;
 }
 
-/** Logs at most `perMinute` lines a minute for a noisy category, then one summary line. */
-function rateLimited(log: Logger, perMinute: number, now: () => number) {
-  let windowStart = 0;
-  let count = 0;
-  let suppressed = 0;
-  return (fields: object, msg: string) => {
-    const t = now();
-    if (t - windowStart >= 60_000) {
-      if (suppressed > 0) log.warn({ suppressed }, 'similar log lines suppressed in the last minute');
-      windowStart = t;
-      count = 0;
-      suppressed = 0;
-    }
-    if (++count <= perMinute) log.warn(fields, msg);
-    else suppressed++;
-  };
-}
-
 /**
  * Starts the live daemon: operator HTTP server first (so /healthz answers even while Bybit is unreachable),
  * then symbol discovery over REST and the sharded public WebSocket stream feeding the engine. Nothing the
@@ -64,7 +48,8 @@ function rateLimited(log: Logger, perMinute: number, now: () => number) {
  */
 export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new LiveClock();
-  const warnBadFrame = rateLimited(log, 20, () => clock.now());
+  const badFrames = new LogSummary(log, 'bad frames', { firstLines: 20, windowMs: 60_000, now: () => clock.now() });
+  const warnBadFrame = (fields: object, msg: string) => badFrames.line(fields, msg);
   const sourceState = new Map<string, SourceEvent>();
   const engine = opts.recordOnly
     ? undefined
@@ -145,7 +130,9 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const bus: Bus | undefined = engine === undefined ? undefined : createBus(config.redisUrl, { logger: log, prefix: config.redisKeyPrefix });
   if (config.redisUrl !== undefined) log.info({ redis: redactUrl(config.redisUrl) }, 'publishing signals and rankings to Redis');
   if (bus !== undefined) registerStatsGauges(metrics.registry, 'whalestack_bus', 'Signal/ranking bus', () => ({ ...bus.stats() }));
-  const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape);
+  // Per source: connect failures of a WS shard, failed discoveries of the instruments watcher.
+  const outages = new OutageLog({ log, clock, reminderMs: config.outageReminderMs, attempts: (s) => stream.stats().find((c) => c.id === s)?.connectFailures ?? (s === 'bybit-rest-instruments' ? watcher.stats().failures : undefined) });
+  const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape, outages);
 
   const bootstrapper = engine === undefined ? undefined : new EstimatorBootstrapper(config, log, clock, engine, tape);
 
@@ -161,8 +148,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const subs: Subscription[] = [];
   const onSource = (event: SourceEvent) => {
     sourceState.set(event.source, event);
-    if (event.kind === 'source-down') log.warn({ source: event.source, reason: event.reason }, `source down: ${event.source}`);
-    else log.info({ source: event.source }, `source up: ${event.source}`);
+    if (event.kind === 'source-down') outages.down(event.source, event.reason);
+    else outages.up(event.source);
   };
   subs.push(stream.sourceEvents$.subscribe(onSource));
   subs.push(watcher.sourceEvents$.subscribe(onSource));
@@ -231,6 +218,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     close() {
       closing ??= (async () => {
         watcher.stop();
+        outages.stop();
+        badFrames.flush();
         coinglass?.stop();
         bootstrapper?.stop();
         for (const s of subs) s.unsubscribe();
