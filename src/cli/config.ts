@@ -300,7 +300,8 @@ function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
   if (leverages.length > 0 && Math.abs(weightSum - 1) > 1e-6) out.push(['ESTIMATOR_LEVERAGE_TIERS', `weights must sum to 1 (they sum to ${Number(weightSum.toFixed(9))})`]);
   if (r.SIGNAL_RANGE_WEIGHTS === '') out.push(['SIGNAL_RANGE_WEIGHTS', 'needs at least one range:weight']);
   if (r.RANK_ARMED_K > r.RANK_TOP_N) out.push(['RANK_ARMED_K', `must be ≤ RANK_TOP_N (${r.RANK_TOP_N})`]);
-  if (r.WS_PONG_TIMEOUT_MS >= r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be below WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
+  // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
+  if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
   if (r.DB_BATCH_ROWS > r.DB_MAX_BUFFERED_ROWS) out.push(['DB_BATCH_ROWS', `must be ≤ DB_MAX_BUFFERED_ROWS (${r.DB_MAX_BUFFERED_ROWS})`]);
   return out;
 }

@@ -178,8 +178,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     const now = clock.now();
     const discovered = watcher.stats().lastSuccessAt > 0;
     const streaming = stream.symbols().length > 0 && stream.isReady(now);
+    const tickers = stream.liveTickerShare(now);
+    const live = tickers.share >= config.readyLiveTopicShare;
     const down = [...sourceState.values()].filter((e) => e.kind === 'source-down').map((e) => e.source);
-    return { ready: discovered && streaming, detail: { discovered, streaming, symbols: stream.symbols().length, sourcesDown: down } };
+    return { ready: discovered && streaming && live, detail: { discovered, streaming, symbols: stream.symbols().length, liveTickers: tickers.live, tickerTopics: tickers.total, requiredLiveShare: config.readyLiveTopicShare, sourcesDown: down } };
   };
 
   let server: OperatorServer;
