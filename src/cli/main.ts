@@ -12,6 +12,7 @@ import { dbLog } from './storage.js';
 import { openDatabase } from '../sinks/db/database.js';
 import { migrate } from '../sinks/db/migrator.js';
 import path from 'node:path';
+import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
 
 interface Command {
@@ -50,6 +51,18 @@ function configOrExit(env: NodeJS.ProcessEnv, file: string | undefined): Config 
   }
 }
 
+/** Checks (creating them if needed) the directories a command writes to; prints one line and returns 2 if one is unusable. */
+function dirsUnusable(command: string, dirs: readonly (readonly [string | undefined, string])[]): number | undefined {
+  for (const [dir, what] of dirs) {
+    const problem = dir === undefined ? undefined : prepareDir(dir, what);
+    if (problem !== undefined) {
+      process.stderr.write(`whalestack ${command}: ${problem}\n`);
+      return 2;
+    }
+  }
+  return undefined;
+}
+
 /** Resolves on SIGINT/SIGTERM, after running `close` once. */
 function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
@@ -84,6 +97,8 @@ also written to a tape in <dir> so the run can be replayed later. Stops cleanly 
     options: { ...CONFIG_OPTION, record: { type: 'string' } },
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
+      const bad = dirsUnusable('run', [[config.dataDir, 'DATA_DIR'], [values.record as string | undefined, '--record']]);
+      if (bad !== undefined) return bad;
       const log = createLogger(config.logLevel);
       const daemon = await startDaemon(config, log, { recordDir: values.record as string | undefined });
       return untilSignal(log, () => daemon.close());
@@ -105,12 +120,16 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
         return 2;
       }
       const dir = (values.out as string | undefined) ?? `${config.dataDir}/tapes`;
+      const bad = dirsUnusable('record', [[config.dataDir, 'DATA_DIR'], [dir, '--out']]);
+      if (bad !== undefined) return bad;
       const daemon = await startDaemon(config, log, { recordDir: dir, recordOnly: true });
-      const done = untilSignal(log, () => daemon.close());
+      const done = untilSignal(log, async () => {
+        await daemon.close();
+        log.info({ stats: daemon.tape?.stats, files: daemon.tape?.files }, 'recording finished');
+      });
       if (duration !== undefined) setTimeout(() => process.kill(process.pid, 'SIGTERM'), duration * 1000).unref();
       const code = await done;
       const stats = daemon.tape?.stats;
-      log.info({ stats, files: daemon.tape?.files }, 'recording finished');
       process.stdout.write(`recorded ${stats?.records ?? 0} records to ${daemon.tape?.files.length ?? 0} file(s) in ${dir}\n`);
       return code;
     },
@@ -179,6 +198,8 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: CONFIG_OPTION,
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
+      const bad = dirsUnusable('migrate', [[config.databaseUrl === undefined ? config.dataDir : undefined, 'DATA_DIR']]);
+      if (bad !== undefined) return bad;
       const log = createCliLogger(config.logLevel);
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
       try {
@@ -241,7 +262,9 @@ if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`whalestack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // One line for the operator; the stack only when asked for (LOG_LEVEL=debug or trace).
+      const verbose = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace';
+      process.stderr.write(`whalestack: ${err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
       process.exit(1);
     },
   );
