@@ -302,7 +302,6 @@ function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
   if (r.RANK_ARMED_K > r.RANK_TOP_N) out.push(['RANK_ARMED_K', `must be ≤ RANK_TOP_N (${r.RANK_TOP_N})`]);
   // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
   if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
-  if (r.DB_BATCH_ROWS > r.DB_MAX_BUFFERED_ROWS) out.push(['DB_BATCH_ROWS', `must be ≤ DB_MAX_BUFFERED_ROWS (${r.DB_MAX_BUFFERED_ROWS})`]);
   return out;
 }
 
