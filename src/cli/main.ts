@@ -201,9 +201,9 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
       const bad = dirsUnusable('migrate', [[config.databaseUrl === undefined ? config.dataDir : undefined, 'DATA_DIR']]);
       if (bad !== undefined) return bad;
       const log = createCliLogger(config.logLevel);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack-migrate' });
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         process.stdout.write(
           `migrations: ${report.applied.length} applied now, ${report.skipped.length} TimescaleDB-only skipped; timescaledb ${report.timescaledb.available ? 'enabled' : `not available (${report.timescaledb.reason ?? 'plain PostgreSQL'})`}\n`,
         );

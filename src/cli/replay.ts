@@ -11,11 +11,14 @@ import { readTape, type TapeIssue } from '../streams/tape-reader.js';
 import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from '../engine/engine.js';
+import type { EventTimeBand } from '../streams/bybit-decoder.js';
 
 export interface ReplayOptions {
   readonly symbol: SymbolActorConfig;
   /** Ranking settings; default the ranker's defaults. Pass the live run's (see `engineSettings`) to reproduce it. */
   readonly ranker?: RankerConfig;
+  /** Event-time band of the decoder; pass the live run's (see `engineSettings`) to reproduce it. */
+  readonly eventTimeBand?: EventTimeBand;
   /** Multiple of real time; Infinity (default) replays as fast as possible. */
   readonly speed?: number;
   readonly highWaterMark?: number;
@@ -77,6 +80,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         drain: { mode: 'sync' },
         symbol: opts.symbol,
         ranker: opts.ranker,
+        eventTimeBand: opts.eventTimeBand,
         onSystemEvent: opts.onSystemEvent,
         onOutput: (event) => {
           hash.update(JSON.stringify(event));
