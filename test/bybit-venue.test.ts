@@ -89,3 +89,20 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
     expect(ex.book.findOrder({ orderLinkId: 'manual-1' })?.orderStatus).toBe('Cancelled');
   });
 });
+
+describe('Bybit venue: what the stream sends cannot break it', () => {
+  it('a position that appears without a stop gets one from the stream at once; garbage rows are ignored', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue, log } = await startVenue(ex, cleanups, { emergencyStopPct: 4 });
+    await waitFor('stream up', () => venue.snapshot().streamUp);
+    ex.privateWs.push('order', [null, 'x', { orderId: 1 }, { side: 'Up' }]);
+    ex.privateWs.push('position', [{ symbol: 'BTCUSDT', side: 'Buy', size: 'NaN' }, 42]);
+    ex.privateWs.push('wallet', ['nope']);
+    ex.book.create({ symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.02' }); // by hand, no stop
+    await waitFor('stop set from the stream', () => ex.book.position('BTCUSDT').stopLoss > 0, 3000);
+    expect(ex.book.position('BTCUSDT').stopLoss).toBe(57_600);
+    expect(log.has(/WITHOUT A STOP/)).toBe(true);
+    expect(venue.counters.reconciliations).toBeLessThanOrEqual(2); // the stream did it, not a poll
+    expect(venue.snapshot().streamUp).toBe(true);
+  });
+});

@@ -186,8 +186,11 @@ export class BybitVenue {
         this.state.applyOrder(o);
         noteOrder(this.ctx, o);
       } else if (topic.startsWith('position')) {
-        const symbol = (row as { symbol?: unknown } | null)?.symbol;
-        if (typeof symbol !== 'string') continue;
+        const { symbol, size } = (row ?? {}) as { symbol?: unknown; size?: unknown };
+        if (typeof symbol !== 'string' || typeof size !== 'string' || !Number.isFinite(Number(size))) {
+          this.opts.log.warn({ row }, 'bybit: position row without a symbol or a numeric size, ignored');
+          continue;
+        }
         const p = parsePosition(row);
         this.state.applyPosition(symbol, p);
         if (p && p.stopLoss === 0 && this.started && !this.protecting.has(symbol)) {
