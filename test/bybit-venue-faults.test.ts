@@ -42,6 +42,30 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
     expect(exchangeInvariants(ex)).toEqual(clean);
   });
 
+  it('when even the lookup goes unanswered the outcome is "unknown", nothing is resent, and reconciliation settles it', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue, store } = await startVenue(ex, cleanups);
+    ex.inject('/v5/order/create', { kind: 'hangUp', afterMs: 20 });
+    ex.inject('/v5/order/realtime', { kind: 'hangUp', afterMs: 20 }, 3);
+    const r = await venue.placeEntry(entry('dark-1'));
+    expect(r).toMatchObject({ status: 'unknown' });
+    expect(store.get('dark-1')?.status).toBe('sending');
+    const report = await venue.reconcile();
+    expect(report.recordsSettled).toContain('dark-1');
+    expect(store.get('dark-1')?.status).toBe('not_found');
+    expect(ex.book.orders.size).toBe(0);
+  });
+
+  it('a silent private stream (no pongs) is detected and reconnected', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue } = await startVenue(ex, cleanups);
+    await waitFor('stream up', () => venue.snapshot().streamUp);
+    ex.privateWs.answerPings = false;
+    await waitFor('drop detected', () => venue.counters.streamDrops >= 1, 5000);
+    ex.privateWs.answerPings = true;
+    await waitFor('stream back', () => venue.snapshot().streamUp, 5000);
+  });
+
   it('110072 duplicate is "already placed": the existing order is adopted', async () => {
     const ex = await startExchange(cleanups);
     const { venue, store } = await startVenue(ex, cleanups);

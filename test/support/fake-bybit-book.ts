@@ -1,76 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { BookRefusal, type BookEvent, type FakeExecution, type FakeInstrument, type FakeOrder, type FakePosition } from './fake-bybit-book-types.js';
 
-/** Instrument filters the fake checks orders against (Bybit's `instruments-info` lotSize/price/leverage filters). */
-export interface FakeInstrument {
-  readonly symbol: string;
-  readonly tickSize: number;
-  readonly qtyStep: number;
-  readonly minOrderQty: number;
-  readonly maxOrderQty: number;
-  readonly maxLeverage: number;
-}
-
-export interface FakeOrder {
-  orderId: string;
-  orderLinkId: string;
-  symbol: string;
-  side: 'Buy' | 'Sell';
-  orderType: 'Market' | 'Limit';
-  price: number;
-  qty: number;
-  cumExecQty: number;
-  cumExecValue: number;
-  cumExecFee: number;
-  orderStatus: 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Rejected';
-  stopLoss: number;
-  takeProfit: number;
-  reduceOnly: boolean;
-  stopOrderType: string;
-  createdTime: number;
-  updatedTime: number;
-}
-
-export interface FakePosition {
-  symbol: string;
-  side: 'Buy' | 'Sell' | '';
-  size: number;
-  avgPrice: number;
-  leverage: number;
-  stopLoss: number;
-  takeProfit: number;
-  slTriggerBy: 'LastPrice' | 'MarkPrice';
-  tpTriggerBy: 'LastPrice' | 'MarkPrice';
-  cumRealisedPnl: number;
-  updatedTime: number;
-}
-
-export interface FakeExecution {
-  execId: string;
-  orderId: string;
-  orderLinkId: string;
-  symbol: string;
-  side: 'Buy' | 'Sell';
-  execPrice: number;
-  execQty: number;
-  execFee: number;
-  execPnl: number;
-  isMaker: boolean;
-  stopOrderType: string;
-  execTime: number;
-}
-
-/** A refusal the book gives instead of doing something: Bybit's retCode and retMsg. */
-export class BookRefusal extends Error {
-  constructor(readonly retCode: number, readonly retMsg: string) {
-    super(retMsg);
-  }
-}
-
-export type BookEvent =
-  | { topic: 'order'; order: FakeOrder }
-  | { topic: 'execution'; execution: FakeExecution }
-  | { topic: 'position'; position: FakePosition }
-  | { topic: 'wallet' };
+export { BookRefusal, type BookEvent, type FakeExecution, type FakeInstrument, type FakeOrder, type FakePosition };
 
 const TAKER_FEE = 0.00055;
 const MAKER_FEE = 0.0002;

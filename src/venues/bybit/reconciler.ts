@@ -61,11 +61,10 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
   const settled: string[] = [];
   const byLink = new Map(orders.filter((o) => o.orderLinkId !== '').map((o) => [o.orderLinkId, o]));
   for (const r of ctx.store.all()) {
-    if (!OPEN_RECORD_STATUSES.includes(r.status)) continue;
     const before = r.status;
     const open = byLink.get(r.orderLinkId);
-    if (open) noteOrder(ctx, open);
-    else {
+    if (open) noteOrder(ctx, open); // also revives a record given up as not_found whose create arrived late
+    else if (OPEN_RECORD_STATUSES.includes(r.status)) {
       const found = await findByLinkId(ctx, r.symbol, r.orderLinkId);
       if (found === 'unreachable') continue;
       if (found === undefined) {
@@ -77,7 +76,13 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
     }
     if (ctx.store.get(r.orderLinkId)?.status !== before) settled.push(r.orderLinkId);
   }
-  const executionsMatched = execRows.filter((e) => e.orderLinkId && ctx.store.get(e.orderLinkId) !== undefined).length;
+  let executionsMatched = 0;
+  for (const e of execRows) {
+    const r = e.orderLinkId ? ctx.store.get(e.orderLinkId) : undefined;
+    if (r === undefined) continue;
+    executionsMatched++;
+    if (r.status === 'not_found' && (await findByLinkId(ctx, r.symbol, r.orderLinkId)) !== undefined) settled.push(r.orderLinkId); // a late create that filled
+  }
 
   const unknown = orders.filter((o) => o.orderLinkId === '' ? true : ctx.store.get(o.orderLinkId) === undefined);
   const unknownOrders = unknown.map((o) => o.orderLinkId || o.orderId);
