@@ -26,6 +26,8 @@ export interface FakeOrder {
   takeProfit: number;
   reduceOnly: boolean;
   stopOrderType: string;
+  /** Which price triggers the TP/SL this order attaches to its position. */
+  triggerBy: 'LastPrice' | 'MarkPrice';
   createdTime: number;
   updatedTime: number;
 }

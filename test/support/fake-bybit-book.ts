@@ -130,7 +130,8 @@ export class FakeBybitBook {
     const t = this.now();
     const order: FakeOrder = {
       orderId: randomUUID(), orderLinkId: linkId, symbol, side, orderType, price, qty, cumExecQty: 0, cumExecValue: 0, cumExecFee: 0,
-      orderStatus: 'New', stopLoss, takeProfit, reduceOnly, stopOrderType: '', createdTime: t, updatedTime: t,
+      orderStatus: 'New', stopLoss, takeProfit, reduceOnly, stopOrderType: '', triggerBy: req.slTriggerBy === 'MarkPrice' ? 'MarkPrice' : 'LastPrice',
+      createdTime: t, updatedTime: t,
     };
     if (linkId !== '') this.usedLinkIds.add(linkId);
     this.orders.set(order.orderId, order);
@@ -217,7 +218,7 @@ export class FakeBybitBook {
     const close: FakeOrder = {
       orderId: randomUUID(), orderLinkId: '', symbol, side: long ? 'Sell' : 'Buy', orderType: 'Market', price: sl ? p.stopLoss : p.takeProfit,
       qty: p.size, cumExecQty: 0, cumExecValue: 0, cumExecFee: 0, orderStatus: 'New', stopLoss: 0, takeProfit: 0, reduceOnly: true,
-      stopOrderType: sl ? 'StopLoss' : 'TakeProfit', createdTime: t, updatedTime: t,
+      stopOrderType: sl ? 'StopLoss' : 'TakeProfit', triggerBy: 'LastPrice', createdTime: t, updatedTime: t,
     };
     this.orders.set(close.orderId, close);
     this.fill(close, close.price, false);
@@ -252,6 +253,7 @@ export class FakeBybitBook {
     if (o.side === p.side && (o.stopLoss > 0 || o.takeProfit > 0)) {
       if (o.stopLoss > 0) p.stopLoss = o.stopLoss;
       if (o.takeProfit > 0) p.takeProfit = o.takeProfit;
+      p.slTriggerBy = p.tpTriggerBy = o.triggerBy;
     }
     p.cumRealisedPnl += pnl - fee;
     p.updatedTime = this.now();

@@ -45,7 +45,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * - `10002` (timestamp outside recv_window) resynchronises the SDK's clock offset from `/v5/market/time` and
  *   retries once;
  * - every other retCode is returned as a refusal with Bybit's code and message; no answer at all is `unknown`.
- * It never throws. The axios timeout is set here: the SDK's default is five minutes.
+ * It never throws. The axios timeout is set here: the SDK's default is five minutes. The SDK's periodic time
+ * sync stays off (it has been seen to cause the drift it should prevent, bybit-api #119); the offset is measured
+ * only when the exchange says the clock is off.
  */
 export class BybitRestSession {
   readonly client: RestClientV5;
