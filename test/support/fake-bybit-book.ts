@@ -25,6 +25,8 @@ export class FakeBybitBook {
   readonly lastPrice = new Map<string, number>();
   readonly markPrice = new Map<string, number>();
   walletBalanceUsd = 100_000;
+  /** When true, a resting limit that is crossed fills half its remaining quantity (on the qty step) per price move. */
+  partialFills = false;
   positionMode: 'one-way' | 'hedge' = 'one-way';
   marginMode: 'REGULAR_MARGIN' | 'ISOLATED_MARGIN' | 'PORTFOLIO_MARGIN' = 'REGULAR_MARGIN';
   onEvent: (e: BookEvent) => void = () => {};
@@ -202,7 +204,10 @@ export class FakeBybitBook {
     if (last === undefined) return;
     for (const o of [...this.orders.values()]) {
       if (o.symbol !== symbol || !this.isOpen(o) || o.orderType !== 'Limit') continue;
-      if (o.side === 'Buy' ? last <= o.price : last >= o.price) this.fill(o, o.price, true);
+      if (!(o.side === 'Buy' ? last <= o.price : last >= o.price)) continue;
+      const step = this.instrument(o.symbol).qtyStep;
+      const half = Math.floor((o.qty - o.cumExecQty) / 2 / step + 1e-9) * step;
+      this.fill(o, o.price, true, this.partialFills && half >= step ? half : undefined);
     }
   }
 
@@ -225,8 +230,8 @@ export class FakeBybitBook {
   }
 
   /** Fills the order's remaining quantity at `price`, moving the one-way position and the wallet. */
-  private fill(o: FakeOrder, price: number, isMaker: boolean): void {
-    const qty = o.qty - o.cumExecQty;
+  private fill(o: FakeOrder, price: number, isMaker: boolean, partQty?: number): void {
+    const qty = round(partQty ?? o.qty - o.cumExecQty);
     const fee = qty * price * (isMaker ? MAKER_FEE : TAKER_FEE);
     const p = this.position(o.symbol);
     let pnl = 0;
@@ -258,10 +263,10 @@ export class FakeBybitBook {
     p.cumRealisedPnl += pnl - fee;
     p.updatedTime = this.now();
     this.walletBalanceUsd += pnl - fee;
-    o.cumExecQty = o.qty;
+    o.cumExecQty = round(o.cumExecQty + qty);
     o.cumExecValue += qty * price;
     o.cumExecFee += fee;
-    o.orderStatus = 'Filled';
+    o.orderStatus = o.cumExecQty >= o.qty - 1e-12 ? 'Filled' : 'PartiallyFilled';
     o.updatedTime = this.now();
     const execution: FakeExecution = {
       execId: randomUUID(), orderId: o.orderId, orderLinkId: o.orderLinkId, symbol: o.symbol, side: o.side, execPrice: price, execQty: qty,
