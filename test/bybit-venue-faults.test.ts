@@ -79,7 +79,8 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
 
   it('the private stream drops: reconnect with backoff, resubscribe, reconcile the gap', async () => {
     const ex = await startExchange(cleanups);
-    const { venue } = await startVenue(ex, cleanups);
+    const fills: string[] = [];
+    const { venue } = await startVenue(ex, cleanups, { onExecution: (e) => fills.push(`${e.orderLinkId} ${e.execQty}@${e.execPrice}`) });
     await waitFor('stream up', () => venue.snapshot().streamUp);
     await venue.placeEntry(entry('gap-1', { orderType: 'Limit', price: 59_000 }));
     ex.privateWs.dropAll();
@@ -88,6 +89,9 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
     await waitFor('gap reconciled', () => venue.snapshot().positions.find((p) => p.symbol === 'BTCUSDT' && p.size === 0.01));
     expect(venue.snapshot().orders).toHaveLength(0);
     expect(ex.privateWs.authAttempts).toBeGreaterThanOrEqual(2);
+    await waitFor('missed fill delivered', () => fills.length > 0);
+    await venue.reconcile();
+    expect(fills).toEqual(['gap-1 0.01@59000']); // found by reconciliation, delivered once
   });
 
   it('while the stream stays down, REST polling keeps the view current', async () => {

@@ -34,7 +34,8 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
 
   it('places a market entry with its stop on the order; state follows the private stream', async () => {
     const ex = await startExchange(cleanups);
-    const { venue, store } = await startVenue(ex, cleanups);
+    const fills: string[] = [];
+    const { venue, store } = await startVenue(ex, cleanups, { onExecution: (e) => fills.push(e.orderLinkId) });
     await waitFor('stream up', () => venue.snapshot().streamUp);
     const r = await venue.placeEntry({ orderLinkId: 'sig1-0', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: 0.01, stopLoss: 57_000, takeProfit: 66_000 });
     expect(r).toMatchObject({ status: 'done', recovered: false });
@@ -42,6 +43,9 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
     await waitFor('position via stream', () => venue.snapshot().positions.find((p) => p.symbol === 'BTCUSDT'));
     await waitFor('record filled', () => store.get('sig1-0')?.status === 'filled');
     expect(venue.snapshot().wallet?.equityUsd).toBeGreaterThan(0);
+    await waitFor('fill delivered', () => fills.length > 0);
+    await venue.reconcile();
+    expect(fills).toEqual(['sig1-0']); // stream and reconciliation both saw it; delivered once
     expect((await venue.placeEntry({ orderLinkId: 'nostop', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: 0.01, stopLoss: 0 })).status).toBe('refused');
   });
 

@@ -1,7 +1,7 @@
-import { parseOrder, parsePosition, parseWallet } from './bybit-parse.js';
+import { parseExecution, parseOrder, parsePosition, parseWallet } from './bybit-parse.js';
 import { protectPosition } from './order-management.js';
 import { findByLinkId, noteOrder, type PlacementContext } from './order-placement.js';
-import { OPEN_RECORD_STATUSES, type VenueOrder, type VenuePosition } from './venue-types.js';
+import { OPEN_RECORD_STATUSES, type VenueExecution, type VenueOrder, type VenuePosition } from './venue-types.js';
 
 /** What one reconciliation found. */
 export interface ReconcileReport {
@@ -15,6 +15,8 @@ export interface ReconcileReport {
   /** Local records whose status changed from what the exchange said. */
   readonly recordsSettled: readonly string[];
   readonly executionsMatched: number;
+  /** Executions since `sinceMs`, oldest first, for the venue to deliver the ones the stream missed. */
+  readonly executions: readonly VenueExecution[];
 }
 
 export interface ReconcileOptions {
@@ -24,7 +26,7 @@ export interface ReconcileOptions {
   readonly sinceMs: number;
 }
 
-const failed = (error: string): ReconcileReport => ({ ok: false, error, differences: 0, unknownOrders: [], cancelledUnknown: [], stopsSet: [], recordsSettled: [], executionsMatched: 0 });
+const failed = (error: string): ReconcileReport => ({ ok: false, error, differences: 0, unknownOrders: [], cancelledUnknown: [], stopsSet: [], recordsSettled: [], executionsMatched: 0, executions: [] });
 
 /**
  * Makes the venue's view equal the exchange's: reads open orders, positions, wallet and recent executions,
@@ -116,5 +118,6 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
   ctx.counters.reconciliationDifferences += differences;
   ctx.state.lastReconciledAtMs = Date.now();
   if (differences > 0 || settled.length > 0) ctx.log.warn({ differences, settled }, 'bybit: reconciliation corrected the view');
-  return { ok: true, differences, unknownOrders, cancelledUnknown, stopsSet, recordsSettled: settled, executionsMatched };
+  const executions = execRows.map(parseExecution).filter((e): e is VenueExecution => e !== undefined).sort((a, b) => a.execTimeMs - b.execTimeMs);
+  return { ok: true, differences, unknownOrders, cancelledUnknown, stopsSet, recordsSettled: settled, executionsMatched, executions };
 }

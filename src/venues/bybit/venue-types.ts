@@ -108,6 +108,24 @@ export interface VenueOrder {
   readonly reduceOnly: boolean;
 }
 
+/** One fill (or TP/SL trigger fill) as the exchange reports it; delivered once per execId. */
+export interface VenueExecution {
+  readonly execId: string;
+  readonly orderId: string;
+  /** '' for fills of the position's own TP/SL and of orders the daemon did not place. */
+  readonly orderLinkId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly execPrice: number;
+  readonly execQty: number;
+  readonly execFeeUsd: number;
+  /** Realised PnL of this fill before fees (Bybit's `execPnl`), USDT. */
+  readonly execPnlUsd: number;
+  /** `StopLoss`, `TakeProfit`, `TrailingStop`, or '' for an ordinary order. */
+  readonly stopOrderType: string;
+  readonly execTimeMs: number;
+}
+
 /** Account figures from the exchange; risk uses these in testnet/demo/live instead of paper numbers. */
 export interface VenueWallet {
   readonly equityUsd: number;
