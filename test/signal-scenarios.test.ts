@@ -4,6 +4,18 @@ import { Engine, type EngineOutput } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { simulateMarket, type MarketScenario } from '../src/streams/market-simulator.js';
+import { DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../src/core/coin-liquidity.js';
+
+/**
+ * A simulated tape has 50 minutes of new open interest and no bootstrap, so its estimated clusters are about
+ * $1M, far under every founder floor ($10M+). These scenarios test the mechanics (estimate → ranking → arm →
+ * trigger), so significance follows each coin's learned typical size (`learned: 'replace'`); the founder's
+ * floors are tested in test/threshold-scenario.test.ts.
+ */
+const LIQUIDITY: CoinLiquidityConfig = {
+  ...DEFAULT_COIN_LIQUIDITY_CONFIG,
+  evaluation: { ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation, significance: { ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation.significance, learned: 'replace' } },
+};
 
 const START = Date.UTC(2026, 0, 1);
 const MIN = 60_000;
@@ -16,7 +28,7 @@ function run(scenarios: MarketScenario[], seed = 's1'): EngineOutput[] {
   for (const rec of simulateMarket({ seed, symbolCount: 10, startMs: START, durationMs: 50 * MIN, scenarios })) {
     if (clock === undefined) {
       clock = new VirtualClock(rec.t);
-      engine = new Engine({ clock, drain: { mode: 'sync' }, symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS }, onOutput: (e) => out.push(e) });
+      engine = new Engine({ clock, drain: { mode: 'sync' }, symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, liquidity: LIQUIDITY }, onOutput: (e) => out.push(e) });
     }
     clock.advanceTo(rec.t);
     if (rec.k === undefined) engine!.ingest(rec.d, rec.t);

@@ -1,5 +1,5 @@
 import type { MarketEvent } from '../core/events.js';
-import type { HistoryStep } from '../core/coin-liquidity.js';
+import type { CoinInputs, HistoryStep, TypicalSizeEntry } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import type { CoinAssessment } from '../core/ranking.js';
 import type { ArmedSetup, Signal } from '../core/trigger.js';
@@ -8,6 +8,7 @@ import type { ArmedSetup, Signal } from '../core/trigger.js';
 export type SymbolCommand =
   | { readonly kind: 'heatmap'; readonly snapshot: HeatmapSnapshot }
   | { readonly kind: 'history'; readonly steps: readonly HistoryStep[] }
+  | { readonly kind: 'coin-inputs'; readonly inputs: CoinInputs }
   | { readonly kind: 'evaluate'; readonly atMs: number; readonly refresh: boolean }
   | { readonly kind: 'arm'; readonly setup: ArmedSetup }
   | { readonly kind: 'disarm' };
@@ -27,6 +28,8 @@ export interface CoinEvaluated {
   readonly atMs: number;
   readonly snapshots: readonly HeatmapSnapshot[];
   readonly assessment: CoinAssessment;
+  /** The coin's learned typical cluster sizes after this evaluation (persisted so a restart keeps them). */
+  readonly typical: readonly TypicalSizeEntry[];
 }
 
 /** A trigger fired on an armed coin. */

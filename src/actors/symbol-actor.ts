@@ -136,6 +136,9 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         case 'history':
           state.liquidity.applyHistory(msg.steps);
           return state;
+        case 'coin-inputs':
+          state.liquidity.setInputs(msg.inputs);
+          return state;
         case 'arm':
           state.armed = msg.setup;
           return state;
@@ -205,7 +208,7 @@ function evaluate(state: SymbolState, atMs: number, refresh: boolean, ctx: { emi
   const result = state.liquidity.evaluate(atMs);
   if (result === undefined) return;
   state.lastAssessment = result.assessment;
-  ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment });
+  ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment, typical: state.liquidity.typicalEntries() });
   ctx.tell(RANKER_ID, { kind: 'assessed', assessment: result.assessment, refresh });
 }
 
@@ -230,7 +233,10 @@ export function describeSymbol(state: SymbolState): Record<string, unknown> {
             clusterPct: finiteOrNull(a.clusterPct),
             target: a.target ?? null,
             opposite: a.opposite ?? null,
-            ranges: a.ranges.map((r) => ({ range: r.range, source: r.source, ageMs: r.ageMs, thresholdUsd: r.thresholdUsd, clusters: r.clusters })),
+            threshold: a.threshold,
+            ranges: a.ranges.map((r) => ({
+              range: r.range, source: r.source, ageMs: r.ageMs, thresholdUsd: r.thresholdUsd, typicalUsd: r.typical?.usd ?? null, typicalSamples: r.typical?.samples ?? 0, clusters: r.clusters,
+            })),
           },
     armed: state.armed !== undefined,
     signals: state.signals,

@@ -1,7 +1,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import { registerStatsGauges } from '../sinks/metrics.js';
-import type { Logger } from '../sinks/logger.js';
+import { redactUrl, type Logger } from '../sinks/logger.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { CoinGlassScheduler } from '../streams/coinglass-scheduler.js';
@@ -70,7 +70,7 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     onError: (err, coin, range, lane) => log.warn({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
   });
   scheduler.start();
-  log.info({ url: config.coinglassUrl, ranges: COINGLASS_RANGES }, 'CoinGlass heatmaps on');
+  log.info({ url: redactUrl(config.coinglassUrl), ranges: COINGLASS_RANGES }, 'CoinGlass heatmaps on');
   const sched = scheduler;
   return {
     scheduler: sched,

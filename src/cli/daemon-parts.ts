@@ -231,6 +231,8 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
     clock: w.clock,
     random: Math.random,
     intervalMs: config.discoveryIntervalMs,
+    shrinkGuard: { maxDropFraction: config.instruments.maxDropFraction, confirmations: config.instruments.shrinkConfirmations },
+    suspectRetry: { baseMs: config.instruments.retryMs, capMs: config.discoveryIntervalMs },
   });
   const subs: Subscription[] = [];
   return {
@@ -243,9 +245,10 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
           const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
           const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
           const diff = stream.setSymbols(symbols);
-          log.info(
-            { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol) },
-            'instrument list applied',
+          const confirmed = change.shrinkConfirmedAfter;
+          log[confirmed === undefined ? 'info' : 'warn'](
+            { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol), shrinkConfirmedAfter: confirmed },
+            confirmed === undefined ? 'instrument list applied' : `instrument list applied: a large shrink confirmed by ${confirmed} replies in a row`,
           );
           for (const gone of diff.removed) w.engine?.decoder.forget(gone);
           w.coinglass?.setSymbols(symbols, w.engine?.rankings()?.top.map((c) => c.symbol) ?? []);

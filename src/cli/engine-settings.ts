@@ -4,11 +4,13 @@ import { DEFAULT_COIN_LIQUIDITY_CONFIG } from '../core/coin-liquidity.js';
 import type { HeatmapRange } from '../core/heatmap.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../core/trigger.js';
+import type { EventTimeBand } from '../streams/bybit-decoder.js';
 import type { Config } from './config.js';
 
 export interface EngineSettings {
   readonly symbol: SymbolActorConfig;
   readonly ranker: RankerConfig;
+  readonly eventTimeBand: EventTimeBand;
 }
 
 /**
@@ -21,7 +23,13 @@ export function engineSettings(config: Config): EngineSettings {
     symbol: {
       horizonSec: config.windowHorizonSec,
       spike: { ...DEFAULT_SPIKE_THRESHOLDS, ...config.spike },
-      trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: config.triggerCooldownMs },
+      trigger: {
+        ...DEFAULT_TRIGGER_CONFIG,
+        oiChangePct15mMin: config.trigger.oiChangePct15mMin,
+        volumeRatio5mMin: config.trigger.volumeRatio5mMin,
+        priceChangePct5mMin: config.trigger.priceChangePct5mMin,
+        cooldownMs: config.triggerCooldownMs,
+      },
       evaluateIntervalMs: config.ranking.intervalMs,
       liquidity: {
         ...base,
@@ -29,11 +37,19 @@ export function engineSettings(config: Config): EngineSettings {
         evaluation: {
           ...base.evaluation,
           overridesUsd: config.thresholdOverridesUsd,
-          imbalance: { ...base.evaluation.imbalance, weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>> },
+          significance: { ...base.evaluation.significance, learned: config.thresholdLearnedMode },
+          imbalance: {
+            ...base.evaluation.imbalance,
+            weights: config.signalRangeWeights as Partial<Record<HeatmapRange, number>>,
+            longAbove: config.imbalanceBands.longAbove,
+            shortBelow: config.imbalanceBands.shortBelow,
+            mode: config.imbalanceMode,
+          },
         },
         estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers },
       },
     },
     ranker: { ...config.ranking },
+    eventTimeBand: config.eventTimeBand,
   };
 }

@@ -170,9 +170,9 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
       const log = createLogger(config.logLevel);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack-migrate' });
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         process.stdout.write(
           `migrations: ${report.applied.length} applied now, ${report.skipped.length} TimescaleDB-only skipped; timescaledb ${report.timescaledb.available ? 'enabled' : `not available (${report.timescaledb.reason ?? 'plain PostgreSQL'})`}\n`,
         );

@@ -35,7 +35,7 @@ const nullIfNaN = (n: number): number | null => (Number.isFinite(n) ? n : null);
 export async function openStorage(config: Config, log: Logger, clock: Clock, registry?: Registry): Promise<Storage> {
   const where = config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded PGlite in ${path.join(config.dataDir, 'pglite')}`;
   log.info({ store: where }, 'opening store');
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack' });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack' });
   const writer = new BatchWriter({
     db,
     clock,
@@ -50,7 +50,7 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
   const migrated = (async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         log.info({ applied: report.applied, timescaledb: report.timescaledb }, 'migrations up to date');
         return;
       } catch (err) {

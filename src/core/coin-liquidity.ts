@@ -1,8 +1,9 @@
 import type { LiquidationsOccurred, TickerUpdated, TradesPrinted } from './events.js';
-import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
+import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, type HeatmapSource } from './heatmap.js';
 import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type LiquidationEstimatorConfig } from './liquidation-estimator.js';
 import { DEFAULT_EVALUATION_CONFIG, evaluateCoin, type CoinAssessment, type EvaluationConfig } from './ranking.js';
-import { TypicalClusterSizes } from './thresholds.js';
+import { resolveCoinThreshold } from './coin-thresholds.js';
+import { baseCoin, TypicalClusterSizes, type TypicalSize } from './thresholds.js';
 
 export interface CoinLiquidityConfig {
   /** Ranges evaluated (snapshots kept and scored); signal weights live in `evaluation.imbalance.weights`. */
@@ -50,6 +51,21 @@ export class HistoryRecorder implements EstimatorFeed {
   }
 }
 
+/** A learned typical cluster size with its key, as persisted and restored. */
+export interface TypicalSizeEntry {
+  readonly range: HeatmapRange;
+  readonly source: HeatmapSource;
+  readonly size: TypicalSize;
+}
+
+/** Per-coin facts from outside the market stream: the operator's table override and CoinGlass market cap. */
+export interface CoinInputs {
+  readonly dbOverrideUsd?: number | undefined;
+  readonly marketCapUsd?: number | undefined;
+  /** Typical sizes persisted by an earlier run. */
+  readonly typical?: readonly TypicalSizeEntry[];
+}
+
 /** What one evaluation produced: the snapshots it used (per range) and the assessment. */
 export interface CoinEvaluation {
   readonly snapshots: readonly HeatmapSnapshot[];
@@ -68,6 +84,9 @@ export class CoinLiquidity {
   private lastOi = NaN;
   private lastOiAt = -Infinity;
   private lastPrice = NaN;
+  private oiValueUsd = NaN;
+  private dbOverrideUsd: number | undefined;
+  private marketCapUsd: number | undefined;
 
   constructor(
     readonly symbol: string,
@@ -101,7 +120,23 @@ export class CoinLiquidity {
     return this.lastPrice;
   }
 
+  /**
+   * Takes the operator's override and the market cap (each replaces the previous value when present in
+   * `inputs`, `undefined` clears it) and restores persisted typical sizes.
+   */
+  setInputs(inputs: CoinInputs): void {
+    if ('dbOverrideUsd' in inputs) this.dbOverrideUsd = inputs.dbOverrideUsd;
+    if ('marketCapUsd' in inputs) this.marketCapUsd = inputs.marketCapUsd;
+    for (const t of inputs.typical ?? []) this.typical.set(this.symbol, t.range, t.source, t.size);
+  }
+
+  /** Learned typical sizes of this coin, for persistence. */
+  typicalEntries(): TypicalSizeEntry[] {
+    return this.typical.entries().map(([, range, source, size]) => ({ range, source, size }));
+  }
+
   onTicker(ev: TickerUpdated): void {
+    if (ev.openInterestValue > 0) this.oiValueUsd = ev.openInterestValue;
     if (ev.lastPrice > 0 && ev.lastPrice !== this.lastPrice) {
       this.lastPrice = ev.lastPrice;
       this.model.onPrice(ev.lastPrice);
@@ -154,8 +189,14 @@ export class CoinLiquidity {
         snapshots,
         refPrice: this.lastPrice,
         nowMs,
-        marketCapUsd: undefined,
-        typicalSize: (range) => this.typical.get(this.symbol, range),
+        marketCapUsd: this.marketCapUsd,
+        threshold: resolveCoinThreshold(this.symbol, {
+          envOverrideUsd: this.config.evaluation.overridesUsd[baseCoin(this.symbol)],
+          dbOverrideUsd: this.dbOverrideUsd,
+          marketCapUsd: this.marketCapUsd,
+          oiValueUsd: this.oiValueUsd,
+        }),
+        typicalSize: (range, source) => this.typical.get(this.symbol, range, source),
         successRate: this.config.successRatePrior,
       },
       this.config.evaluation,

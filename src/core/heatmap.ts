@@ -147,6 +147,36 @@ export function buildHeatmapSnapshot(input: HeatmapSnapshotInput): BuiltHeatmapS
   };
 }
 
+/**
+ * The snapshot's levels with ESTIMATED sides re-inferred against `priceUsd`, the price now. A snapshot's sides
+ * were inferred against its own `refPrice`, which can be minutes old: a level the price has since passed
+ * through is on the other side now (a short-liquidation level the price rose above holds longs' stops below it,
+ * as far as what pulls the price goes). REALIZED levels keep their true side; an ESTIMATED level exactly at
+ * `priceUsd` is dropped (no side). Returns the input array itself when nothing changes, so the common case
+ * (price unchanged, or no level in between) allocates nothing.
+ */
+export function levelsAtPrice(levels: readonly HeatmapLevel[], priceUsd: number): readonly HeatmapLevel[] {
+  let changed = false;
+  for (const l of levels) {
+    if (l.label === 'ESTIMATED' && inferSide(l.priceUsd, priceUsd) !== l.side) {
+      changed = true;
+      break;
+    }
+  }
+  if (!changed) return levels;
+  const out: HeatmapLevel[] = [];
+  for (const l of levels) {
+    if (l.label !== 'ESTIMATED') {
+      out.push(l);
+      continue;
+    }
+    const side = inferSide(l.priceUsd, priceUsd);
+    if (side === undefined) continue;
+    out.push(side === l.side ? l : { ...l, side });
+  }
+  return out;
+}
+
 /** Age of a snapshot at `nowMs`, never negative (a snapshot stamped slightly in the future is age 0). */
 export function heatmapAgeMs(snapshot: HeatmapSnapshot, nowMs: number): number {
   return Math.max(0, nowMs - snapshot.fetchedAt);

@@ -6,7 +6,7 @@ import { HEATMAP_RANGES, type HeatmapRange } from './heatmap.js';
  * below it (longs). Price tends to be pulled toward the bigger pool, so shorts-heavy books point LONG.
  */
 
-/** Direction a coin's book points to; NONE inside the dead band or without significant clusters. */
+/** Direction a coin's book points to; NONE between the bands or without significant clusters. */
 export type ImbalanceDirection = 'LONG' | 'SHORT' | 'NONE';
 
 /** Significant clusters of one range's snapshot. */
@@ -21,11 +21,27 @@ export interface ImbalanceConfig {
    * noise for signals but are still reported per range.
    */
   readonly weights: Readonly<Partial<Record<HeatmapRange, number>>>;
-  /** Half-width of the neutral zone around 0.5: |imbalance − 0.5| ≤ deadBand → NONE. */
-  readonly deadBand: number;
+  /**
+   * Direction bands: LONG when the aggregate imbalance is above `longAbove`, SHORT when below `shortBelow`,
+   * NONE in between. The founder's code uses 0.65 / 0.35 (a clear two-to-one majority of fuel on one side);
+   * the engine used 0.55 / 0.45 before, still available as a setting.
+   */
+  readonly longAbove: number;
+  readonly shortBelow: number;
+  /**
+   * How ranges combine. `sum` (the founder's): shorts above and longs below are summed across the weighted
+   * ranges, each range's dollars times its weight, and the ratio is taken once, so a range holding more fuel
+   * has more say. `mean`: the weighted mean of each range's own ratio, so every range has its configured say
+   * whatever its dollar size (the engine's behaviour before).
+   */
+  readonly mode: ImbalanceMode;
 }
 
-export const DEFAULT_IMBALANCE_CONFIG: ImbalanceConfig = { weights: { '7d': 1, '14d': 1, '30d': 1 }, deadBand: 0.05 };
+export const IMBALANCE_MODES = ['sum', 'mean'] as const;
+export type ImbalanceMode = (typeof IMBALANCE_MODES)[number];
+
+/** The founder's bands (0.65 / 0.35) over the founder's signal ranges. */
+export const DEFAULT_IMBALANCE_CONFIG: ImbalanceConfig = { weights: { '7d': 1, '14d': 1, '30d': 1 }, longAbove: 0.65, shortBelow: 0.35, mode: 'sum' };
 
 export interface RangeImbalance {
   readonly range: HeatmapRange;
@@ -62,11 +78,12 @@ export function imbalanceOf(shortsAboveUsd: number, longsBelowUsd: number): numb
 /**
  * Aggregates imbalance over ranges and picks the direction, target and opposite clusters.
  *
- * The aggregate is the weighted mean, over ranges with weight > 0 and at least one significant cluster, of
- * each range's signed balance (S − L)/(S + L), mapped back to [0, 1] as (1 + balance)/2. Each range thus has
- * its configured say whatever its absolute dollar size (a 30d map holds far more dollars than a 7d one).
- * Working on the signed balance makes mirroring exact in floating point: swapping the sides negates every
- * balance bit-for-bit, so the direction flips exactly, and the dead band is applied to the balance.
+ * Only ranges with weight > 0 and at least one significant cluster count. In `sum` mode (default, the
+ * founder's) the aggregate is ΣwS / (ΣwS + ΣwL) over those ranges. In `mean` mode it is the weighted mean of
+ * each range's signed balance (S − L)/(S + L), so each range has its configured say whatever its dollar size
+ * (a 30d map holds far more dollars than a 7d one). Both work on a signed balance mapped back to [0, 1] as
+ * (1 + balance)/2: swapping the sides negates it bit-for-bit, so mirroring flips the direction exactly, and
+ * the direction bands are applied to the balance.
  * `refPrice` (the current price) measures the distance to the opposite cluster.
  */
 export function assessImbalance(
@@ -78,6 +95,8 @@ export function assessImbalance(
   const perRange: RangeImbalance[] = [];
   let weightedBalance = 0;
   let weightSum = 0;
+  let weightedShorts = 0;
+  let weightedLongs = 0;
   for (const { range, clusters } of ordered) {
     let shorts = 0;
     let longs = 0;
@@ -93,12 +112,23 @@ export function assessImbalance(
     if (weight > 0 && total > 0) {
       weightedBalance += weight * ((shorts - longs) / total);
       weightSum += weight;
+      weightedShorts += weight * shorts;
+      weightedLongs += weight * longs;
     }
   }
-  const balance = weightSum > 0 ? weightedBalance / weightSum : 0;
+  const balance =
+    weightSum === 0
+      ? 0
+      : config.mode === 'mean'
+        ? weightedBalance / weightSum
+        : (weightedShorts - weightedLongs) / (weightedShorts + weightedLongs);
   const imbalance = Math.min(1, Math.max(0, (1 + balance) / 2));
-  const band = 2 * Math.max(0, config.deadBand);
-  const direction: ImbalanceDirection = weightSum === 0 ? 'NONE' : balance > band ? 'LONG' : balance < -band ? 'SHORT' : 'NONE';
+  // Bands compared on the signed balance (2·imbalance − 1). Edges are rounded to 1e-9 so symmetric bands
+  // (0.55 / 0.45 gives 0.10000000000000009 and 0.09999999999999998 unrounded) become exact negatives of each
+  // other, and mirroring a book flips the direction exactly.
+  const longEdge = roundEdge(2 * config.longAbove - 1);
+  const shortEdge = -roundEdge(1 - 2 * config.shortBelow);
+  const direction: ImbalanceDirection = weightSum === 0 ? 'NONE' : balance > longEdge ? 'LONG' : balance < shortEdge ? 'SHORT' : 'NONE';
 
   let target: RangedCluster | undefined;
   let opposite: RangedCluster | undefined;
@@ -120,6 +150,10 @@ export function assessImbalance(
     if (bestOpposite !== undefined) opposite = { ...bestOpposite[0], range: bestOpposite[1] };
   }
   return { imbalance, direction, perRange, target, opposite };
+}
+
+function roundEdge(x: number): number {
+  return Math.round(x * 1e9) / 1e9;
 }
 
 function rangeIndex(range: HeatmapRange): number {

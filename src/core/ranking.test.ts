@@ -26,7 +26,7 @@ describe('evaluateCoin', () => {
       ],
     });
     const typicals = new TypicalClusterSizes();
-    typicals.set('SOL', '7d', { usd: 150e6, samples: 100, lastObservedAtMs: nowMs });
+    typicals.set('SOL', '7d', 'coinglass', { usd: 150e6, samples: 100, lastObservedAtMs: nowMs });
     const a = evaluateCoin(
       {
         symbol: 'SOLUSDT',
@@ -34,13 +34,13 @@ describe('evaluateCoin', () => {
         refPrice: 100,
         nowMs,
         marketCapUsd: 60e9,
-        typicalSize: (range) => typicals.get('SOL', range),
+        typicalSize: (range, source) => typicals.get('SOL', range, source),
         successRate: 0.85,
       },
       {
         cluster: { maxGapFraction: 0.005, minLevelUsd: 0 },
-        significance: { minSamples: 12, typicalFraction: 0.5 },
-        imbalance: { weights: { '7d': 1, '14d': 1, '30d': 1 }, deadBand: 0.05 },
+        significance: { minSamples: 12, typicalFraction: 0.5, learned: 'max' },
+        imbalance: { weights: { '7d': 1, '14d': 1, '30d': 1 }, longAbove: 0.65, shortBelow: 0.35, mode: 'sum' },
         overridesUsd: { SOL: 50e6 },
       },
     );

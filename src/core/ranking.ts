@@ -1,5 +1,5 @@
 import { DEFAULT_CLUSTER_CONFIG, detectClusters, type Cluster, type ClusterConfig } from './clusters.js';
-import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
+import { heatmapAgeMs, levelsAtPrice, type HeatmapRange, type HeatmapSnapshot } from './heatmap.js';
 import {
   assessImbalance,
   DEFAULT_IMBALANCE_CONFIG,
@@ -9,14 +9,8 @@ import {
   type RangeImbalance,
 } from './imbalance.js';
 import { scoreCoin, type ScoreBreakdown } from './scoring.js';
-import {
-  clusterPctOfTypical,
-  DEFAULT_SIGNIFICANCE_CONFIG,
-  significanceThresholdUsd,
-  staticThresholdUsd,
-  type SignificanceConfig,
-  type TypicalSize,
-} from './thresholds.js';
+import { resolveCoinThreshold, type CoinThreshold } from './coin-thresholds.js';
+import { baseCoin, clusterPctOfTypical, DEFAULT_SIGNIFICANCE_CONFIG, thresholdFromFloorUsd, type SignificanceConfig, type TypicalSize } from './thresholds.js';
 
 /**
  * Per-coin evaluation (heatmaps → clusters → imbalance → score) and the pure ranking of all coins.
@@ -43,11 +37,15 @@ export interface CoinEvaluationInput {
   readonly symbol: string;
   /** Latest snapshot per range (one per range; a later duplicate of a range replaces an earlier one). */
   readonly snapshots: readonly HeatmapSnapshot[];
-  /** Current price, used for distances to clusters. */
+  /** Current price: each level is classified above/below it (not the snapshot's price) and distances use it. */
   readonly refPrice: number;
   readonly nowMs: number;
+  /** Used when `threshold` is not given: the coin's tier comes from it (and `overridesUsd`). */
   readonly marketCapUsd: number | undefined;
-  readonly typicalSize: (range: HeatmapRange) => TypicalSize | undefined;
+  /** The coin's resolved floor (override, market cap, proxy); defaults to one from `marketCapUsd`. */
+  readonly threshold?: CoinThreshold;
+  /** Learned typical cluster size of a range for one source (CoinGlass and the own estimate are kept apart). */
+  readonly typicalSize: (range: HeatmapRange, source: HeatmapSnapshot['source']) => TypicalSize | undefined;
   /** Historical success rate of the setup for this coin, in [0, 1]. */
   readonly successRate: number;
 }
@@ -59,6 +57,8 @@ export interface RangeEvaluation extends RangeImbalance {
   readonly fetchedAt: number;
   readonly ageMs: number;
   readonly source: HeatmapSnapshot['source'];
+  /** The learned typical size used for this range and source (undefined until one was observed). */
+  readonly typical: TypicalSize | undefined;
 }
 
 export interface CoinAssessment {
@@ -75,12 +75,15 @@ export interface CoinAssessment {
   /** `fetchedAt` of each range's snapshot, so ages can be recomputed when a signal fires. */
   readonly heatmapFetchedAt: Readonly<Partial<Record<HeatmapRange, number>>>;
   readonly evaluatedAtMs: number;
+  /** The coin's floor and its source (stored in `coin_thresholds`). */
+  readonly threshold: CoinThreshold;
 }
 
 /**
- * Evaluates one coin. Significance per range uses the override, else the learned typical size, else the
- * static tier (see `significanceThresholdUsd`). Cluster % compares the target with the learned typical size of
- * its range, or with the static tier while nothing has been learned yet.
+ * Evaluates one coin. Significance per range starts from the coin's floor (`input.threshold`: override, tier from
+ * market cap or its proxy) and, once the range's typical size for that snapshot's source is learned, takes the
+ * higher of the two (or the learned one, per `significance.learned`). Cluster % compares the target with the
+ * learned typical size of its range and source, or with the floor while nothing has been learned yet.
  */
 export function evaluateCoin(
   input: CoinEvaluationInput,
@@ -88,17 +91,15 @@ export function evaluateCoin(
 ): CoinAssessment {
   const byRange = new Map<HeatmapRange, HeatmapSnapshot>();
   for (const s of input.snapshots) byRange.set(s.range, s);
-  const perRange = new Map<HeatmapRange, { snapshot: HeatmapSnapshot; thresholdUsd: number; clusters: Cluster[] }>();
+  const threshold =
+    input.threshold ?? resolveCoinThreshold(input.symbol, { envOverrideUsd: config.overridesUsd[baseCoin(input.symbol)], marketCapUsd: input.marketCapUsd });
+  const perRange = new Map<HeatmapRange, { snapshot: HeatmapSnapshot; thresholdUsd: number; clusters: Cluster[]; typical: TypicalSize | undefined }>();
   for (const [range, snapshot] of byRange) {
-    const thresholdUsd = significanceThresholdUsd(
-      input.symbol,
-      input.marketCapUsd,
-      input.typicalSize(range),
-      config.overridesUsd,
-      config.significance,
-    );
-    const clusters = detectClusters(snapshot.levels, snapshot.refPrice, config.cluster).filter((c) => c.usd >= thresholdUsd);
-    perRange.set(range, { snapshot, thresholdUsd, clusters });
+    const typical = input.typicalSize(range, snapshot.source);
+    const thresholdUsd = thresholdFromFloorUsd(threshold.floorUsd, threshold.exact, typical, config.significance);
+    // Sides against the price now, not the snapshot's (possibly minutes-old) reference price.
+    const clusters = detectClusters(levelsAtPrice(snapshot.levels, input.refPrice), input.refPrice, config.cluster).filter((c) => c.usd >= thresholdUsd);
+    perRange.set(range, { snapshot, thresholdUsd, clusters, typical });
   }
   const assessment = assessImbalance(
     [...perRange].map(([range, r]) => ({ range, clusters: r.clusters })),
@@ -107,10 +108,9 @@ export function evaluateCoin(
   );
   let clusterPct = 0;
   if (assessment.target !== undefined) {
-    const typical = input.typicalSize(assessment.target.range);
+    const typical = perRange.get(assessment.target.range)?.typical;
     const learned = typical !== undefined && typical.samples >= config.significance.minSamples && typical.usd > 0;
-    const typicalUsd = learned ? typical.usd : staticThresholdUsd(input.symbol, input.marketCapUsd, config.overridesUsd);
-    clusterPct = clusterPctOfTypical(assessment.target.usd, typicalUsd);
+    clusterPct = clusterPctOfTypical(assessment.target.usd, learned ? typical.usd : threshold.floorUsd);
   }
   const scoreBreakdown = scoreCoin({
     imbalance: assessment.imbalance,
@@ -130,6 +130,7 @@ export function evaluateCoin(
       fetchedAt: r.snapshot.fetchedAt,
       ageMs: heatmapAgeMs(r.snapshot, input.nowMs),
       source: r.snapshot.source,
+      typical: r.typical,
     };
   });
   return {
@@ -144,6 +145,7 @@ export function evaluateCoin(
     ranges,
     heatmapFetchedAt,
     evaluatedAtMs: input.nowMs,
+    threshold,
   };
 }
 

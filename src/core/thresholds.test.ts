@@ -47,26 +47,45 @@ describe('cluster % of typical', () => {
 describe('TypicalClusterSizes', () => {
   it('is a time-weighted EWMA with the configured half-life', () => {
     const t = new TypicalClusterSizes({ halfLifeMs: DAY });
-    expect(t.observe('BTCUSDT', '7d', 100e6, 0)).toBe(true);
-    expect(t.get('BTC', '7d')).toEqual({ usd: 100e6, samples: 1, lastObservedAtMs: 0 });
-    t.observe('BTCUSDT', '7d', 200e6, DAY);
-    expect(t.get('BTCUSDT', '7d')?.usd).toBeCloseTo(150e6, 0);
-    expect(t.observe('BTCUSDT', '7d', Number.NaN, 2 * DAY)).toBe(false);
-    expect(t.observe('BTCUSDT', '7d', 0, 2 * DAY)).toBe(false);
-    expect(t.get('BTCUSDT', '7d')?.samples).toBe(2);
-    expect(t.get('BTCUSDT', '30d')).toBeUndefined();
-    t.observe('ADAUSDT', '30d', 5e6, 0);
-    expect(t.entries().map(([coin, range]) => `${coin}|${range}`)).toEqual(['ADA|30d', 'BTC|7d']);
+    expect(t.observe('BTCUSDT', '7d', 'estimate', 100e6, 0)).toBe(true);
+    expect(t.get('BTC', '7d', 'estimate')).toEqual({ usd: 100e6, samples: 1, lastObservedAtMs: 0 });
+    t.observe('BTCUSDT', '7d', 'estimate', 200e6, DAY);
+    expect(t.get('BTCUSDT', '7d', 'estimate')?.usd).toBeCloseTo(150e6, 0);
+    expect(t.observe('BTCUSDT', '7d', 'estimate', Number.NaN, 2 * DAY)).toBe(false);
+    expect(t.observe('BTCUSDT', '7d', 'estimate', 0, 2 * DAY)).toBe(false);
+    expect(t.get('BTCUSDT', '7d', 'estimate')?.samples).toBe(2);
+    expect(t.get('BTCUSDT', '30d', 'estimate')).toBeUndefined();
+    t.observe('ADAUSDT', '30d', 'estimate', 5e6, 0);
+    expect(t.entries().map(([coin, range, source]) => `${coin}|${range}|${source}`)).toEqual(['ADA|30d|estimate', 'BTC|7d|estimate']);
+    // Sources are kept apart: a CoinGlass observation does not move the own estimate's typical size.
+    t.observe('BTCUSDT', '7d', 'coinglass', 900e6, DAY);
+    expect(t.get('BTC', '7d', 'coinglass')).toEqual({ usd: 900e6, samples: 1, lastObservedAtMs: DAY });
+    expect(t.get('BTC', '7d', 'estimate')?.samples).toBe(2);
+    // A restore never rolls back a newer in-memory value.
+    t.set('BTC', '7d', 'coinglass', { usd: 1, samples: 99, lastObservedAtMs: 0 });
+    expect(t.get('BTC', '7d', 'coinglass')?.usd).toBe(900e6);
+    t.set('BTC', '7d', 'coinglass', { usd: 5e8, samples: 99, lastObservedAtMs: 2 * DAY });
+    expect(t.get('BTC', '7d', 'coinglass')?.usd).toBe(5e8);
   });
 
-  it('switches significance from the static tier to the learned size after enough samples', () => {
+  it("by default keeps the founder's floor or the learned value, whichever is higher; `replace` is the old behaviour", () => {
     const t = new TypicalClusterSizes({ halfLifeMs: DAY });
-    const config = { minSamples: 3, typicalFraction: 0.5 };
-    for (let i = 0; i < 2; i++) t.observe('ETHUSDT', '7d', 400e6, i * 60_000);
-    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d'), {}, config)).toBe(2e9);
-    t.observe('ETHUSDT', '7d', 400e6, 3 * 60_000);
-    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d'), {}, config)).toBe(200e6);
-    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d'), { ETH: 1e9 }, config)).toBe(1e9);
+    const max = { minSamples: 3, typicalFraction: 0.5, learned: 'max' as const };
+    const replace = { ...max, learned: 'replace' as const };
+    for (let i = 0; i < 2; i++) t.observe('ETHUSDT', '7d', 'estimate', 400e6, i * 60_000);
+    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d', 'estimate'), {}, max)).toBe(2e9);
+    t.observe('ETHUSDT', '7d', 'estimate', 400e6, 3 * 60_000);
+    // Learned half-typical 200M is under ETH's 2B floor: the floor stands (it replaced it before).
+    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d', 'estimate'), {}, max)).toBe(2e9);
+    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d', 'estimate'), {}, replace)).toBe(200e6);
+    expect(significanceThresholdUsd('ETHUSDT', 4e11, t.get('ETH', '7d', 'estimate'), { ETH: 1e9 }, max)).toBe(1e9);
+    // A deep coin whose clusters are usually 300M: the learned 150M raises its 50M tier.
+    for (let i = 0; i < 3; i++) t.observe('SOLUSDT', '7d', 'estimate', 300e6, i * 60_000);
+    expect(significanceThresholdUsd('SOLUSDT', 60e9, t.get('SOL', '7d', 'estimate'), {}, max)).toBe(150e6);
+    // BTC: learned 40M (half of 80M) never drops it under the founder's 100M.
+    for (let i = 0; i < 3; i++) t.observe('BTCUSDT', '7d', 'estimate', 80e6, i * 60_000);
+    expect(significanceThresholdUsd('BTCUSDT', undefined, t.get('BTC', '7d', 'estimate'), {}, max)).toBe(100e6);
+    expect(significanceThresholdUsd('BTCUSDT', undefined, t.get('BTC', '7d', 'estimate'), {}, replace)).toBe(40e6);
   });
 
   it('learns the largest cluster of a snapshot', () => {
@@ -84,7 +103,7 @@ describe('TypicalClusterSizes', () => {
       ],
     });
     expect(t.observeSnapshot(snapshot, { maxGapFraction: 0.005, minLevelUsd: 0 })).toBe(true);
-    expect(t.get('SOL', '24h')?.usd).toBe(7e6);
+    expect(t.get('SOL', '24h', 'estimate')?.usd).toBe(7e6);
   });
 
   it('property: the typical size stays within the range of what was observed', () => {
@@ -95,8 +114,8 @@ describe('TypicalClusterSizes', () => {
         (obs) => {
           const t = new TypicalClusterSizes({ halfLifeMs: DAY });
           let at = 0;
-          for (const [usd, dt] of obs) t.observe('X', '7d', usd, (at += dt));
-          const typical = t.get('X', '7d')!;
+          for (const [usd, dt] of obs) t.observe('X', '7d', 'estimate', usd, (at += dt));
+          const typical = t.get('X', '7d', 'estimate')!;
           const sizes = obs.map(([usd]) => usd);
           expect(typical.usd).toBeGreaterThanOrEqual(Math.min(...sizes) * (1 - 1e-12));
           expect(typical.usd).toBeLessThanOrEqual(Math.max(...sizes) * (1 + 1e-12));

@@ -1,5 +1,5 @@
 import { detectClusters, type ClusterConfig } from './clusters.js';
-import type { HeatmapRange, HeatmapSnapshot } from './heatmap.js';
+import type { HeatmapRange, HeatmapSnapshot, HeatmapSource } from './heatmap.js';
 
 /**
  * Coin significance thresholds and the learned "typical cluster size" per (coin, range).
@@ -43,18 +43,30 @@ export function staticThresholdUsd(
   return 10e6;
 }
 
+/**
+ * How a learned typical size combines with the founder's floor. `max` (default): the higher of the floor and
+ * `typicalFraction × typical`. A learned figure can then raise the bar for a deep coin but never drop it under
+ * the founder's tier: the own estimate's dollars are a model, a thin coin's "typical" cluster may be pure
+ * noise, and the tiers are what the founder trades on ($100M for BTC means a $60M BTC cluster does not move
+ * price, however big it is by BTC's recent standards). `replace`: the learned figure replaces the floor once
+ * learned (the earlier behaviour).
+ */
+export type LearnedThresholdMode = 'max' | 'replace';
+
 export interface SignificanceConfig {
   /** A learned typical size is used once this many observations back it. */
   readonly minSamples: number;
   /** Significance threshold as a fraction of the typical cluster size (0.5 = half the usual biggest cluster). */
   readonly typicalFraction: number;
+  readonly learned: LearnedThresholdMode;
 }
 
-export const DEFAULT_SIGNIFICANCE_CONFIG: SignificanceConfig = { minSamples: 12, typicalFraction: 0.5 };
+export const DEFAULT_SIGNIFICANCE_CONFIG: SignificanceConfig = { minSamples: 12, typicalFraction: 0.5, learned: 'max' };
 
 /**
- * The USD size a cluster must reach to count: the per-coin override if any, else `typicalFraction × typical`
- * once the typical size is learned, else the static tier.
+ * The USD size a cluster must reach to count: the per-coin override if any; else, once the typical size is
+ * learned, the higher of the static tier and `typicalFraction × typical` (`learned: 'max'`) or the learned
+ * figure alone (`'replace'`); else the static tier.
  */
 export function significanceThresholdUsd(
   symbolOrCoin: string,
@@ -65,10 +77,14 @@ export function significanceThresholdUsd(
 ): number {
   const override = overridesUsd[baseCoin(symbolOrCoin)];
   if (override !== undefined && Number.isFinite(override) && override > 0) return override;
-  if (typical !== undefined && typical.samples >= config.minSamples && typical.usd > 0) {
-    return config.typicalFraction * typical.usd;
-  }
-  return staticThresholdUsd(symbolOrCoin, marketCapUsd, overridesUsd);
+  return thresholdFromFloorUsd(staticThresholdUsd(symbolOrCoin, marketCapUsd, overridesUsd), false, typical, config);
+}
+
+/** `significanceThresholdUsd` from a resolved floor: an exact (operator) floor is used as is. */
+export function thresholdFromFloorUsd(floorUsd: number, exact: boolean, typical: TypicalSize | undefined, config: SignificanceConfig): number {
+  if (exact || typical === undefined || typical.samples < config.minSamples || !(typical.usd > 0)) return floorUsd;
+  const learned = config.typicalFraction * typical.usd;
+  return config.learned === 'replace' ? learned : Math.max(floorUsd, learned);
 }
 
 /**
@@ -95,7 +111,10 @@ export interface TypicalSizeConfig {
 export const DEFAULT_TYPICAL_SIZE_CONFIG: TypicalSizeConfig = { halfLifeMs: 7 * 24 * 3_600_000 };
 
 /**
- * Learns a typical cluster size per (coin, range) as a time-weighted EWMA: the weight of a new observation is
+ * Learns a typical cluster size per (coin, range, source) as a time-weighted EWMA. Sources are kept apart: a
+ * CoinGlass map and the own estimate measure different things (CoinGlass's "liquidation leverage" vs modelled
+ * notional), so one shared average would make the significance threshold jump whenever the source switches.
+ * EWMA: the weight of a new observation is
  * `1 − 2^(−Δt / halfLife)`, so polling every minute or every hour gives the same curve and replay reproduces
  * it exactly (time comes from the observations, never from a clock). Callers feed one figure per snapshot —
  * the largest significant-candidate cluster — which is what "cluster % of typical" is compared with.
@@ -107,17 +126,17 @@ export class TypicalClusterSizes {
     if (!(config.halfLifeMs > 0)) throw new Error(`TypicalClusterSizes: halfLifeMs must be > 0, got ${config.halfLifeMs}`);
   }
 
-  private static key(coin: string, range: HeatmapRange): string {
-    return `${baseCoin(coin)}|${range}`;
+  private static key(coin: string, range: HeatmapRange, source: HeatmapSource): string {
+    return `${baseCoin(coin)}|${range}|${source}`;
   }
 
   /**
    * Folds in one cluster size. Non-finite or non-positive sizes are ignored and return false so the caller
    * can count them. An observation older than the last one counts as simultaneous (no negative weights).
    */
-  observe(coin: string, range: HeatmapRange, clusterUsd: number, atMs: number): boolean {
+  observe(coin: string, range: HeatmapRange, source: HeatmapSource, clusterUsd: number, atMs: number): boolean {
     if (!Number.isFinite(clusterUsd) || clusterUsd <= 0 || !Number.isFinite(atMs)) return false;
-    const key = TypicalClusterSizes.key(coin, range);
+    const key = TypicalClusterSizes.key(coin, range, source);
     const prev = this.sizes.get(key);
     if (prev === undefined) {
       this.sizes.set(key, { usd: clusterUsd, samples: 1, lastObservedAtMs: atMs });
@@ -142,25 +161,30 @@ export class TypicalClusterSizes {
   observeSnapshot(snapshot: HeatmapSnapshot, clusterConfig: ClusterConfig): boolean {
     let largest = 0;
     for (const c of detectClusters(snapshot.levels, snapshot.refPrice, clusterConfig)) largest = Math.max(largest, c.usd);
-    return this.observe(snapshot.symbol, snapshot.range, largest, snapshot.fetchedAt);
+    return this.observe(snapshot.symbol, snapshot.range, snapshot.source, largest, snapshot.fetchedAt);
   }
 
-  get(coin: string, range: HeatmapRange): TypicalSize | undefined {
-    return this.sizes.get(TypicalClusterSizes.key(coin, range));
+  get(coin: string, range: HeatmapRange, source: HeatmapSource): TypicalSize | undefined {
+    return this.sizes.get(TypicalClusterSizes.key(coin, range, source));
   }
 
-  /** Restores a persisted value (e.g. from the database at start). */
-  set(coin: string, range: HeatmapRange, size: TypicalSize): void {
-    this.sizes.set(TypicalClusterSizes.key(coin, range), size);
+  /**
+   * Restores a persisted value (from the database at start). Keeps whichever of the stored and the in-memory
+   * value was observed last, so a late restore never rolls back what was learned since the start.
+   */
+  set(coin: string, range: HeatmapRange, source: HeatmapSource, size: TypicalSize): void {
+    const key = TypicalClusterSizes.key(coin, range, source);
+    const current = this.sizes.get(key);
+    if (current === undefined || current.lastObservedAtMs < size.lastObservedAtMs) this.sizes.set(key, size);
   }
 
-  /** All learned sizes as `[coin, range, size]`, sorted by key so persisted output is deterministic. */
-  entries(): Array<[string, HeatmapRange, TypicalSize]> {
+  /** All learned sizes as `[coin, range, source, size]`, sorted by key so persisted output is deterministic. */
+  entries(): Array<[string, HeatmapRange, HeatmapSource, TypicalSize]> {
     return [...this.sizes.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([key, size]) => {
-        const [coin, range] = key.split('|') as [string, HeatmapRange];
-        return [coin, range, size];
+        const [coin, range, source] = key.split('|') as [string, HeatmapRange, HeatmapSource];
+        return [coin, range, source, size];
       });
   }
 }

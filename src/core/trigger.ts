@@ -50,10 +50,23 @@ export interface TriggerConfig {
   readonly cooldownMs: number;
 }
 
+/** The market thresholds of a trigger, without the cooldown. */
+export type TriggerThresholds = Pick<TriggerConfig, 'oiChangePct15mMin' | 'volumeRatio5mMin' | 'priceChangePct5mMin'>;
+
+/**
+ * Named threshold sets. `blueprint` is the written strategy (OI 15 m > 3 %, volume > 1.5 ×, price 5 m > 1 %),
+ * the default. `strict` is the stricter pair the founder uses in the transcript (OI > 5 %, volume > 2 ×), with
+ * the same 1 % price move: fewer, later signals, each backed by more new positions.
+ */
+export const TRIGGER_PRESETS = {
+  blueprint: { oiChangePct15mMin: 3, volumeRatio5mMin: 1.5, priceChangePct5mMin: 1 },
+  strict: { oiChangePct15mMin: 5, volumeRatio5mMin: 2, priceChangePct5mMin: 1 },
+} as const satisfies Record<string, TriggerThresholds>;
+
+export type TriggerPreset = keyof typeof TRIGGER_PRESETS;
+
 export const DEFAULT_TRIGGER_CONFIG: TriggerConfig = {
-  oiChangePct15mMin: 3,
-  volumeRatio5mMin: 1.5,
-  priceChangePct5mMin: 1,
+  ...TRIGGER_PRESETS.blueprint,
   cooldownMs: 15 * 60_000,
 };
 

@@ -4,10 +4,10 @@ import { rankerActor, type RankerConfig, type RankerState } from '../actors/rank
 import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
 import type { Clock } from '../core/clock.js';
 import type { MarketEvent } from '../core/events.js';
-import type { HistoryStep } from '../core/coin-liquidity.js';
+import type { CoinInputs, HistoryStep } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
-import { BybitDecoder, type BadFrameReason } from '../streams/bybit-decoder.js';
+import { BybitDecoder, type BadFrameReason, type EventTimeBand } from '../streams/bybit-decoder.js';
 
 export type EngineOutput = SymbolActorOutput | RankingUpdated;
 
@@ -18,6 +18,8 @@ export interface EngineOptions {
   readonly ranker?: RankerConfig;
   readonly onOutput?: (event: EngineOutput) => void;
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
+  /** Exchange times outside this band around receipt time are refused (default: the decoder's). */
+  readonly eventTimeBand?: EventTimeBand;
   readonly onSystemEvent?: (event: SystemEvent) => void;
   readonly onLatency?: (actorKind: string, latencyMs: number) => void;
 }
@@ -40,7 +42,7 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.behavior = symbolActor(opts.symbol);
-    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame });
+    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand });
     this.system = new ActorSystem<EngineOutput>({
       clock: opts.clock,
       drain: opts.drain,
@@ -72,6 +74,11 @@ export class Engine {
   /** Rebuilds a coin's own liquidation estimate from REST history (the estimator bootstrap). */
   history(symbol: string, steps: readonly HistoryStep[]): void {
     this.actorFor(symbol).tell({ kind: 'history', steps });
+  }
+
+  /** Per-coin facts from outside the stream (operator override, market cap, persisted typical sizes). */
+  coinInputs(symbol: string, inputs: CoinInputs): void {
+    this.actorFor(symbol).tell({ kind: 'coin-inputs', inputs });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
 import type { Clock } from '../core/clock.js';
 import type { SourceEvent } from '../core/events.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -242,7 +243,7 @@ export class BybitConnection {
         perMessageDeflate: false,
       });
     } catch (err) {
-      this.onConnectFailed(`cannot open ${this.opts.url}: ${errorText(err)}`);
+      this.onConnectFailed(redactUrlsIn(`cannot open ${redactUrl(this.opts.url)}: ${errorText(err)}`));
       return;
     }
     this.ws = ws;
