@@ -66,6 +66,18 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
     await waitFor('stream back', () => venue.snapshot().streamUp, 5000);
   });
 
+  it('closing a position is reduce-only, idempotent by orderLinkId, and survives a timeout after accept', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue } = await startVenue(ex, cleanups);
+    await venue.placeEntry(entry('cl-entry'));
+    ex.inject('/v5/order/create', { kind: 'delayReply', delayMs: 1200 });
+    expect(await venue.closePosition('BTCUSDT', 'cl-exit')).toMatchObject({ status: 'done', recovered: true });
+    expect(ex.book.position('BTCUSDT').size).toBe(0);
+    expect(await venue.closePosition('BTCUSDT', 'cl-exit')).toMatchObject({ status: 'refused', reason: 'NO_POSITION' });
+    expect([...ex.book.orders.values()].filter((o) => o.orderLinkId === 'cl-exit')).toHaveLength(1);
+    expect(ex.book.findOrder({ orderLinkId: 'cl-exit' })?.reduceOnly).toBe(true);
+  });
+
   it('110072 duplicate is "already placed": the existing order is adopted', async () => {
     const ex = await startExchange(cleanups);
     const { venue, store } = await startVenue(ex, cleanups);

@@ -94,6 +94,18 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
   });
 });
 
+describe('Bybit venue: a stop that can no longer be placed', () => {
+  it('closes an unprotected position at market when the price is already past its stop', async () => {
+    const ex = await startExchange(cleanups);
+    ex.book.create({ symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.01' }); // by hand at 60,000, no stop
+    ex.book.setPrice('BTCUSDT', 56_000); // the 5 % emergency stop (57,000) is above the price
+    const { log } = await startVenue(ex, cleanups, { emergencyStopPct: 5 });
+    expect(ex.book.position('BTCUSDT').size).toBe(0);
+    expect(log.has(/closing the position at market/)).toBe(true);
+    expect([...ex.book.orders.values()].filter((o) => o.reduceOnly && o.orderLinkId.startsWith('close-BTCUSDT'))).toHaveLength(1);
+  });
+});
+
 describe('Bybit venue: what the stream sends cannot break it', () => {
   it('a position that appears without a stop gets one from the stream at once; garbage rows are ignored', async () => {
     const ex = await startExchange(cleanups);

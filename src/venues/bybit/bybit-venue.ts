@@ -1,6 +1,6 @@
 import { parseExecution, parseInstrument, parseOrder, parsePosition, parseWallet, type InstrumentFilter } from './bybit-parse.js';
 import { BybitRestSession } from './bybit-rest-session.js';
-import { amendOrder, cancelAllEntries, cancelOrder, protectPosition, trailStop } from './order-management.js';
+import { amendOrder, cancelAllEntries, cancelOrder, closePosition, protectPosition, trailStop } from './order-management.js';
 import { noteOrder, placeEntry, placeLadder, type PlacementContext } from './order-placement.js';
 import { BybitPrivateStream } from './private-stream.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
@@ -43,7 +43,7 @@ export type StartResult = { readonly ok: true; readonly marginMode: string } | {
 /**
  * One trading session on Bybit v5 linear (testnet, demo or mainnet, by URL): REST orders, the private stream,
  * reconciliation, and the keys, clock offset and rate-limit state they share. Broker-shaped: `placeEntry`,
- * `placeLadder`, `cancel`, `amend`, `trailStop`, `cancelAllEntries`, `reconcile`, `snapshot()`. Every method
+ * `placeLadder`, `cancel`, `amend`, `trailStop`, `closePosition`, `cancelAllEntries`, `reconcile`, `snapshot()`. Every method
  * resolves to a result message; none throws. State follows the private stream; while the stream is down, REST
  * reconciliation runs every `pollIntervalMs`, and each time the stream comes back the gap is reconciled.
  */
@@ -154,6 +154,11 @@ export class BybitVenue {
 
   trailStop(symbol: string, stopLoss: number): Promise<VenueResult> {
     return this.started ? trailStop(this.ctx, symbol, stopLoss) : Promise.resolve(notStarted(`trail-${symbol}`));
+  }
+
+  /** Closes the whole position at market, reduce-only, idempotent by `orderLinkId`. */
+  closePosition(symbol: string, orderLinkId: string): Promise<VenueResult> {
+    return this.started ? closePosition(this.ctx, symbol, orderLinkId) : Promise.resolve(notStarted(orderLinkId));
   }
 
   cancelAllEntries(symbol?: string): Promise<VenueResult> {

@@ -28,6 +28,8 @@ export interface EntryIntent {
   readonly takeProfit?: number;
   /** Which price triggers the stop and take-profit; Bybit's default is LastPrice. */
   readonly triggerBy?: 'LastPrice' | 'MarkPrice';
+  /** An exit, not an entry: only reduces the position, carries no stop or take-profit (Bybit refuses TP/SL on it). */
+  readonly reduceOnly?: boolean;
 }
 
 /** Stable reasons for a refusal; `EXCHANGE_REFUSED` carries Bybit's retCode and message. */
@@ -38,7 +40,8 @@ export type RefusalReason =
   | 'VENUE_NOT_STARTED'
   | 'STOP_WOULD_LOOSEN'
   | 'NO_POSITION'
-  | 'UNKNOWN_ORDER';
+  | 'UNKNOWN_ORDER'
+  | 'POSITION_UNREADABLE';
 
 /** What became of a place/cancel/amend/trail request. */
 export type VenueResult =
