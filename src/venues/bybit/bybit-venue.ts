@@ -128,6 +128,7 @@ export class BybitVenue {
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     await this.stream.stop();
+    this.counters.streamUp = false;
     await this.reconciling?.catch(() => undefined);
   }
 
