@@ -42,6 +42,42 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
     expect(exchangeInvariants(ex)).toEqual(clean);
   });
 
+  it('when even the lookup goes unanswered the outcome is "unknown", nothing is resent, and reconciliation settles it', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue, store } = await startVenue(ex, cleanups);
+    ex.inject('/v5/order/create', { kind: 'hangUp', afterMs: 20 });
+    ex.inject('/v5/order/realtime', { kind: 'hangUp', afterMs: 20 }, 3);
+    const r = await venue.placeEntry(entry('dark-1'));
+    expect(r).toMatchObject({ status: 'unknown' });
+    expect(store.get('dark-1')?.status).toBe('sending');
+    const report = await venue.reconcile();
+    expect(report.recordsSettled).toContain('dark-1');
+    expect(store.get('dark-1')?.status).toBe('not_found');
+    expect(ex.book.orders.size).toBe(0);
+  });
+
+  it('a silent private stream (no pongs) is detected and reconnected', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue } = await startVenue(ex, cleanups);
+    await waitFor('stream up', () => venue.snapshot().streamUp);
+    ex.privateWs.answerPings = false;
+    await waitFor('drop detected', () => venue.counters.streamDrops >= 1, 5000);
+    ex.privateWs.answerPings = true;
+    await waitFor('stream back', () => venue.snapshot().streamUp, 5000);
+  });
+
+  it('closing a position is reduce-only, idempotent by orderLinkId, and survives a timeout after accept', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue } = await startVenue(ex, cleanups);
+    await venue.placeEntry(entry('cl-entry'));
+    ex.inject('/v5/order/create', { kind: 'delayReply', delayMs: 1200 });
+    expect(await venue.closePosition('BTCUSDT', 'cl-exit')).toMatchObject({ status: 'done', recovered: true });
+    expect(ex.book.position('BTCUSDT').size).toBe(0);
+    expect(await venue.closePosition('BTCUSDT', 'cl-exit')).toMatchObject({ status: 'refused', reason: 'NO_POSITION' });
+    expect([...ex.book.orders.values()].filter((o) => o.orderLinkId === 'cl-exit')).toHaveLength(1);
+    expect(ex.book.findOrder({ orderLinkId: 'cl-exit' })?.reduceOnly).toBe(true);
+  });
+
   it('110072 duplicate is "already placed": the existing order is adopted', async () => {
     const ex = await startExchange(cleanups);
     const { venue, store } = await startVenue(ex, cleanups);
@@ -55,7 +91,8 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
 
   it('the private stream drops: reconnect with backoff, resubscribe, reconcile the gap', async () => {
     const ex = await startExchange(cleanups);
-    const { venue } = await startVenue(ex, cleanups);
+    const fills: string[] = [];
+    const { venue } = await startVenue(ex, cleanups, { onExecution: (e) => fills.push(`${e.orderLinkId} ${e.execQty}@${e.execPrice}`) });
     await waitFor('stream up', () => venue.snapshot().streamUp);
     await venue.placeEntry(entry('gap-1', { orderType: 'Limit', price: 59_000 }));
     ex.privateWs.dropAll();
@@ -64,6 +101,9 @@ describe('Bybit venue faults, against the local exchange with the real bybit-api
     await waitFor('gap reconciled', () => venue.snapshot().positions.find((p) => p.symbol === 'BTCUSDT' && p.size === 0.01));
     expect(venue.snapshot().orders).toHaveLength(0);
     expect(ex.privateWs.authAttempts).toBeGreaterThanOrEqual(2);
+    await waitFor('missed fill delivered', () => fills.length > 0);
+    await venue.reconcile();
+    expect(fills).toEqual(['gap-1 0.01@59000']); // found by reconciliation, delivered once
   });
 
   it('while the stream stays down, REST polling keeps the view current', async () => {

@@ -34,7 +34,8 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
 
   it('places a market entry with its stop on the order; state follows the private stream', async () => {
     const ex = await startExchange(cleanups);
-    const { venue, store } = await startVenue(ex, cleanups);
+    const fills: string[] = [];
+    const { venue, store } = await startVenue(ex, cleanups, { onExecution: (e) => fills.push(e.orderLinkId) });
     await waitFor('stream up', () => venue.snapshot().streamUp);
     const r = await venue.placeEntry({ orderLinkId: 'sig1-0', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: 0.01, stopLoss: 57_000, takeProfit: 66_000 });
     expect(r).toMatchObject({ status: 'done', recovered: false });
@@ -42,6 +43,9 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
     await waitFor('position via stream', () => venue.snapshot().positions.find((p) => p.symbol === 'BTCUSDT'));
     await waitFor('record filled', () => store.get('sig1-0')?.status === 'filled');
     expect(venue.snapshot().wallet?.equityUsd).toBeGreaterThan(0);
+    await waitFor('fill delivered', () => fills.length > 0);
+    await venue.reconcile();
+    expect(fills).toEqual(['sig1-0']); // stream and reconciliation both saw it; delivered once
     expect((await venue.placeEntry({ orderLinkId: 'nostop', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: 0.01, stopLoss: 0 })).status).toBe('refused');
   });
 
@@ -87,5 +91,34 @@ describe('Bybit venue: start-up, orders and state against the local exchange', (
     expect(venue.counters.unknownOrdersSeen).toBe(1);
     await startVenue(ex, cleanups, { cancelUnknownOrders: true });
     expect(ex.book.findOrder({ orderLinkId: 'manual-1' })?.orderStatus).toBe('Cancelled');
+  });
+});
+
+describe('Bybit venue: a stop that can no longer be placed', () => {
+  it('closes an unprotected position at market when the price is already past its stop', async () => {
+    const ex = await startExchange(cleanups);
+    ex.book.create({ symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.01' }); // by hand at 60,000, no stop
+    ex.book.setPrice('BTCUSDT', 56_000); // the 5 % emergency stop (57,000) is above the price
+    const { log } = await startVenue(ex, cleanups, { emergencyStopPct: 5 });
+    expect(ex.book.position('BTCUSDT').size).toBe(0);
+    expect(log.has(/closing the position at market/)).toBe(true);
+    expect([...ex.book.orders.values()].filter((o) => o.reduceOnly && o.orderLinkId.startsWith('close-BTCUSDT'))).toHaveLength(1);
+  });
+});
+
+describe('Bybit venue: what the stream sends cannot break it', () => {
+  it('a position that appears without a stop gets one from the stream at once; garbage rows are ignored', async () => {
+    const ex = await startExchange(cleanups);
+    const { venue, log } = await startVenue(ex, cleanups, { emergencyStopPct: 4 });
+    await waitFor('stream up', () => venue.snapshot().streamUp);
+    ex.privateWs.push('order', [null, 'x', { orderId: 1 }, { side: 'Up' }]);
+    ex.privateWs.push('position', [{ symbol: 'BTCUSDT', side: 'Buy', size: 'NaN' }, 42]);
+    ex.privateWs.push('wallet', ['nope']);
+    ex.book.create({ symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.02' }); // by hand, no stop
+    await waitFor('stop set from the stream', () => ex.book.position('BTCUSDT').stopLoss > 0, 3000);
+    expect(ex.book.position('BTCUSDT').stopLoss).toBe(57_600);
+    expect(log.has(/WITHOUT A STOP/)).toBe(true);
+    expect(venue.counters.reconciliations).toBeLessThanOrEqual(2); // the stream did it, not a poll
+    expect(venue.snapshot().streamUp).toBe(true);
   });
 });

@@ -51,6 +51,16 @@ describe('fake Bybit exchange, driven by the real bybit-api client', () => {
     expect(execs.result.list.map((e) => e.stopOrderType)).toEqual(['StopLoss', 'UNKNOWN']);
   });
 
+  it('a stop set to trigger on the mark price ignores the last price', async () => {
+    const ex = await exchange();
+    const c = client(ex);
+    await c.submitOrder({ category: 'linear', symbol: 'BTCUSDT', side: 'Buy', orderType: 'Market', qty: '0.01', stopLoss: '57000', slTriggerBy: 'MarkPrice' });
+    ex.book.setPrice('BTCUSDT', 56_000, 58_000);
+    expect(ex.book.position('BTCUSDT').size).toBe(0.01);
+    ex.book.setPrice('BTCUSDT', 58_000, 56_990);
+    expect(ex.book.position('BTCUSDT').size).toBe(0);
+  });
+
   it('refuses bad steps, insufficient balance, and unchanged leverage with Bybit codes', async () => {
     const ex = await exchange();
     const c = client(ex);

@@ -98,7 +98,7 @@ export const CONFIG_SCHEMA = z.object({
   EVENT_TIME_MAX_BEHIND_MS: int(1_000, 86_400_000).default(60_000),
   READY_LIVE_TOPIC_SHARE: plain(z.number().gt(0, 'must be > 0').lte(1, 'must be ≤ 1')).default(0.9),
   OUTAGE_REMINDER_MS: int(1000, 3_600_000).default(60_000),
-  INSTRUMENTS_MAX_DROP_FRACTION: plain(z.number().gt(0, 'must be > 0').lte(1, 'must be ≤ 1')).default(0.34),
+  INSTRUMENTS_MAX_DROP_FRACTION: plain(z.number().gt(0, 'must be > 0').lte(1, 'must be ≤ 1')).default(0.33),
   INSTRUMENTS_SHRINK_CONFIRMATIONS: int(1, 100).default(3),
   INSTRUMENTS_RETRY_MS: int(1000, 3_600_000).default(30_000),
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
@@ -409,8 +409,8 @@ function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
   if (leverages.length > 0 && Math.abs(weightSum - 1) > 1e-6) out.push(['ESTIMATOR_LEVERAGE_TIERS', `weights must sum to 1 (they sum to ${Number(weightSum.toFixed(9))})`]);
   if (r.SIGNAL_RANGE_WEIGHTS === '') out.push(['SIGNAL_RANGE_WEIGHTS', 'needs at least one range:weight']);
   if (r.RANK_ARMED_K > r.RANK_TOP_N) out.push(['RANK_ARMED_K', `must be ≤ RANK_TOP_N (${r.RANK_TOP_N})`]);
-  if (r.WS_PONG_TIMEOUT_MS >= r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be below WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
-  if (r.DB_BATCH_ROWS > r.DB_MAX_BUFFERED_ROWS) out.push(['DB_BATCH_ROWS', `must be ≤ DB_MAX_BUFFERED_ROWS (${r.DB_MAX_BUFFERED_ROWS})`]);
+  // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
+  if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
   return out;
 }
 

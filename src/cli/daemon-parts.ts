@@ -6,7 +6,9 @@ import { Engine, type EngineOutput } from '../engine/engine.js';
 import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
 import type { Bus } from '../sinks/bus.js';
 import { startOperatorServer, type OperatorServer, type Readiness } from '../sinks/http-server.js';
+import { LogSummary } from '../sinks/log-summary.js';
 import { redactUrl, type Logger } from '../sinks/logger.js';
+import { OutageLog } from '../sinks/outage-log.js';
 import { registerStatsGauges, type EngineMetrics } from '../sinks/metrics.js';
 import { createBus } from '../sinks/redis-bus.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
@@ -43,24 +45,21 @@ export interface DaemonWiring {
   engine?: Engine;
   coinglass?: CoinGlassFeed;
   bootstrapper?: EstimatorBootstrapper;
+  /** Outage start/reminder/end lines per source (see `outagesOf`). */
+  outages?: OutageLog;
+  /** Failed instrument discoveries so far (the REST source's retry count). */
+  discoveryFailures?: () => number;
 }
 
-/** Logs at most `perMinute` lines a minute for a noisy category, then one summary line. */
-function rateLimited(log: Logger, perMinute: number, now: () => number) {
-  let windowStart = 0;
-  let count = 0;
-  let suppressed = 0;
-  return (fields: object, msg: string) => {
-    const t = now();
-    if (t - windowStart >= 60_000) {
-      if (suppressed > 0) log.warn({ suppressed }, 'similar log lines suppressed in the last minute');
-      windowStart = t;
-      count = 0;
-      suppressed = 0;
-    }
-    if (++count <= perMinute) log.warn(fields, msg);
-    else suppressed++;
-  };
+/** The daemon's outage log, created on first use: WS shards count connect failures, discovery its failed runs. */
+export function outagesOf(w: DaemonWiring): OutageLog {
+  w.outages ??= new OutageLog({
+    log: w.log,
+    clock: w.clock,
+    reminderMs: w.config.outageReminderMs,
+    attempts: (s) => w.stream.stats().find((c) => c.id === s)?.connectFailures ?? (s === 'bybit-rest-instruments' ? w.discoveryFailures?.() : undefined),
+  });
+  return w.outages;
 }
 
 /** Operator HTTP server: first up (so /healthz answers while Bybit is unreachable), last down. */
@@ -144,7 +143,8 @@ export function busPart(w: DaemonWiring): Part {
 /** The engine, and where its outputs go: log, CoinGlass spike refreshes, bus, store. */
 export function enginePart(w: DaemonWiring): Part {
   const { log, clock } = w;
-  const warnBadFrame = rateLimited(log, 20, () => clock.now());
+  const badFrames = new LogSummary(log, 'bad frames', { firstLines: 20, windowMs: 60_000, now: () => clock.now() });
+  const warnBadFrame = (fields: object, msg: string) => badFrames.line(fields, msg);
   const route = (event: EngineOutput): void => {
     if (event.kind === 'spike') {
       log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
@@ -174,7 +174,10 @@ export function enginePart(w: DaemonWiring): Part {
       });
     },
     // Finish what the actors still have queued; the store (stopped after this) then takes the last rows.
-    stop: () => w.engine?.system.drain(),
+    stop: () => {
+      w.engine?.system.drain();
+      badFrames.flush();
+    },
   };
 }
 
@@ -184,7 +187,7 @@ export function coinglassPart(w: DaemonWiring): Part {
     name: 'coinglass',
     start() {
       if (w.engine === undefined) return;
-      w.coinglass = startCoinGlass(w.config, w.log, w.clock, w.engine, w.tape);
+      w.coinglass = startCoinGlass(w.config, w.log, w.clock, w.engine, w.tape, outagesOf(w));
       if (w.coinglass !== undefined) registerCoinGlassMetrics(w.metrics.registry, w.coinglass);
     },
     stop: () => w.coinglass?.stop(),
@@ -219,6 +222,7 @@ export function streamPart(w: DaemonWiring): Part {
     async stop() {
       for (const s of subs) s.unsubscribe();
       await w.stream.close();
+      w.outages?.stop();
     },
   };
 }
@@ -235,6 +239,7 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
     suspectRetry: { baseMs: config.instruments.retryMs, capMs: config.discoveryIntervalMs },
   });
   const subs: Subscription[] = [];
+  w.discoveryFailures = () => watcher.stats().failures;
   return {
     name: 'instrument discovery',
     watcher,
@@ -266,6 +271,6 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
 
 function noteSource(w: DaemonWiring, event: SourceEvent): void {
   w.sources.set(event.source, event);
-  if (event.kind === 'source-down') w.log.warn({ source: event.source, reason: event.reason }, `source down: ${event.source}`);
-  else w.log.info({ source: event.source }, `source up: ${event.source}`);
+  if (event.kind === 'source-down') outagesOf(w).down(event.source, event.reason);
+  else outagesOf(w).up(event.source);
 }

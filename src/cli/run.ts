@@ -88,12 +88,18 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   };
 }
 
-/** Ready once instruments are discovered and the stream is live; says which sources are down. */
+/** Ready once instruments are discovered, the stream is live and enough ticker topics answer; says which sources are down. */
 function readiness(w: DaemonWiring, discovered: boolean) {
   const { stream } = w;
   const streaming = stream.symbols().length > 0 && stream.isReady(w.clock.now());
+  // Enough ticker topics must be live too: a connection can be up while most of its topics never answer.
+  const tickers = stream.liveTickerShare(w.clock.now());
+  const live = tickers.share >= w.config.readyLiveTopicShare;
   const down = [...w.sources.values()].filter((e) => e.kind === 'source-down').map((e) => e.source);
-  return { ready: discovered && streaming, detail: { discovered, streaming, symbols: stream.symbols().length, sourcesDown: down } };
+  return {
+    ready: discovered && streaming && live,
+    detail: { discovered, streaming, symbols: stream.symbols().length, liveTickers: tickers.live, tickerTopics: tickers.total, requiredLiveShare: w.config.readyLiveTopicShare, sourcesDown: down },
+  };
 }
 
 /** Engine, decoder, connection and actor gauges, read at scrape time. */

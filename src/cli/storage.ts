@@ -9,6 +9,7 @@ import { openDatabase, type Database, type DbLogFn } from '../sinks/db/database.
 import { migrate } from '../sinks/db/migrator.js';
 import { WriterMetrics } from '../sinks/db/writer-metrics.js';
 import type { Logger } from '../sinks/logger.js';
+import { LogSummary } from '../sinks/log-summary.js';
 import { redactUrl } from '../sinks/logger.js';
 import type { Config } from './config.js';
 
@@ -20,8 +21,13 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export function dbLog(log: Logger): DbLogFn {
-  return (level, msg, fields) => log[level](fields ?? {}, msg);
+export function dbLog(log: Logger, now: () => number = Date.now): DbLogFn {
+  // A database outage spills on every full buffer: a few lines a minute, then a count.
+  const spills = new LogSummary(log, 'journal spills', { firstLines: 3, windowMs: 60_000, now });
+  return (level, msg, fields) => {
+    if (msg.startsWith('memory buffer full')) spills.line(fields ?? {}, msg);
+    else log[level](fields ?? {}, msg);
+  };
 }
 
 const nullIfNaN = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -44,7 +50,7 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
     flushIntervalMs: config.db.flushIntervalMs,
     maxBufferedRows: config.db.maxBufferedRows,
     metrics: registry ? new WriterMetrics(registry) : undefined,
-    log: dbLog(log),
+    log: dbLog(log, () => clock.now()),
   });
   let stopped = false;
   const migrated = (async () => {

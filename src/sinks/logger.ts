@@ -51,6 +51,14 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * Logger for one-shot CLI commands (replay, migrate, simulate, record): JSON lines on stderr, written
+ * synchronously, so a command's summary on stdout stays machine-readable and no line is lost at exit.
+ */
+export function createCliLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ fd: 2, sync: true }));
+}
+
 function redactDeep(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return redactUrlsIn(value);
   if (depth > 6 || value === null || typeof value !== 'object') return value;

@@ -48,7 +48,6 @@ describe('config: only plain numbers, every setting in its domain', () => {
     ['SUCCESS_RATE_PRIOR', '1.5', /\[0, 1\]/],
     ['RANK_ARMED_K', '20', /RANK_TOP_N/],
     ['WS_PONG_TIMEOUT_MS', '30000', /WS_PING_INTERVAL_MS/],
-    ['DB_BATCH_ROWS', '60000', /DB_MAX_BUFFERED_ROWS/],
     ['READY_LIVE_TOPIC_SHARE', '0', /> 0/],
     ['INSTRUMENTS_MAX_DROP_FRACTION', '1.5', /≤ 1/],
     ['INSTRUMENTS_SHRINK_CONFIRMATIONS', '0', /≥ 1/],

@@ -1,76 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { BookRefusal, type BookEvent, type FakeExecution, type FakeInstrument, type FakeOrder, type FakePosition } from './fake-bybit-book-types.js';
 
-/** Instrument filters the fake checks orders against (Bybit's `instruments-info` lotSize/price/leverage filters). */
-export interface FakeInstrument {
-  readonly symbol: string;
-  readonly tickSize: number;
-  readonly qtyStep: number;
-  readonly minOrderQty: number;
-  readonly maxOrderQty: number;
-  readonly maxLeverage: number;
-}
-
-export interface FakeOrder {
-  orderId: string;
-  orderLinkId: string;
-  symbol: string;
-  side: 'Buy' | 'Sell';
-  orderType: 'Market' | 'Limit';
-  price: number;
-  qty: number;
-  cumExecQty: number;
-  cumExecValue: number;
-  cumExecFee: number;
-  orderStatus: 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Rejected';
-  stopLoss: number;
-  takeProfit: number;
-  reduceOnly: boolean;
-  stopOrderType: string;
-  createdTime: number;
-  updatedTime: number;
-}
-
-export interface FakePosition {
-  symbol: string;
-  side: 'Buy' | 'Sell' | '';
-  size: number;
-  avgPrice: number;
-  leverage: number;
-  stopLoss: number;
-  takeProfit: number;
-  slTriggerBy: 'LastPrice' | 'MarkPrice';
-  tpTriggerBy: 'LastPrice' | 'MarkPrice';
-  cumRealisedPnl: number;
-  updatedTime: number;
-}
-
-export interface FakeExecution {
-  execId: string;
-  orderId: string;
-  orderLinkId: string;
-  symbol: string;
-  side: 'Buy' | 'Sell';
-  execPrice: number;
-  execQty: number;
-  execFee: number;
-  execPnl: number;
-  isMaker: boolean;
-  stopOrderType: string;
-  execTime: number;
-}
-
-/** A refusal the book gives instead of doing something: Bybit's retCode and retMsg. */
-export class BookRefusal extends Error {
-  constructor(readonly retCode: number, readonly retMsg: string) {
-    super(retMsg);
-  }
-}
-
-export type BookEvent =
-  | { topic: 'order'; order: FakeOrder }
-  | { topic: 'execution'; execution: FakeExecution }
-  | { topic: 'position'; position: FakePosition }
-  | { topic: 'wallet' };
+export { BookRefusal, type BookEvent, type FakeExecution, type FakeInstrument, type FakeOrder, type FakePosition };
 
 const TAKER_FEE = 0.00055;
 const MAKER_FEE = 0.0002;
@@ -94,6 +25,8 @@ export class FakeBybitBook {
   readonly lastPrice = new Map<string, number>();
   readonly markPrice = new Map<string, number>();
   walletBalanceUsd = 100_000;
+  /** When true, a resting limit that is crossed fills half its remaining quantity (on the qty step) per price move. */
+  partialFills = false;
   positionMode: 'one-way' | 'hedge' = 'one-way';
   marginMode: 'REGULAR_MARGIN' | 'ISOLATED_MARGIN' | 'PORTFOLIO_MARGIN' = 'REGULAR_MARGIN';
   onEvent: (e: BookEvent) => void = () => {};
@@ -199,7 +132,8 @@ export class FakeBybitBook {
     const t = this.now();
     const order: FakeOrder = {
       orderId: randomUUID(), orderLinkId: linkId, symbol, side, orderType, price, qty, cumExecQty: 0, cumExecValue: 0, cumExecFee: 0,
-      orderStatus: 'New', stopLoss, takeProfit, reduceOnly, stopOrderType: '', createdTime: t, updatedTime: t,
+      orderStatus: 'New', stopLoss, takeProfit, reduceOnly, stopOrderType: '', triggerBy: req.slTriggerBy === 'MarkPrice' ? 'MarkPrice' : 'LastPrice',
+      createdTime: t, updatedTime: t,
     };
     if (linkId !== '') this.usedLinkIds.add(linkId);
     this.orders.set(order.orderId, order);
@@ -270,7 +204,10 @@ export class FakeBybitBook {
     if (last === undefined) return;
     for (const o of [...this.orders.values()]) {
       if (o.symbol !== symbol || !this.isOpen(o) || o.orderType !== 'Limit') continue;
-      if (o.side === 'Buy' ? last <= o.price : last >= o.price) this.fill(o, o.price, true);
+      if (!(o.side === 'Buy' ? last <= o.price : last >= o.price)) continue;
+      const step = this.instrument(o.symbol).qtyStep;
+      const half = Math.floor((o.qty - o.cumExecQty) / 2 / step + 1e-9) * step;
+      this.fill(o, o.price, true, this.partialFills && half >= step ? half : undefined);
     }
   }
 
@@ -286,15 +223,15 @@ export class FakeBybitBook {
     const close: FakeOrder = {
       orderId: randomUUID(), orderLinkId: '', symbol, side: long ? 'Sell' : 'Buy', orderType: 'Market', price: sl ? p.stopLoss : p.takeProfit,
       qty: p.size, cumExecQty: 0, cumExecValue: 0, cumExecFee: 0, orderStatus: 'New', stopLoss: 0, takeProfit: 0, reduceOnly: true,
-      stopOrderType: sl ? 'StopLoss' : 'TakeProfit', createdTime: t, updatedTime: t,
+      stopOrderType: sl ? 'StopLoss' : 'TakeProfit', triggerBy: 'LastPrice', createdTime: t, updatedTime: t,
     };
     this.orders.set(close.orderId, close);
     this.fill(close, close.price, false);
   }
 
   /** Fills the order's remaining quantity at `price`, moving the one-way position and the wallet. */
-  private fill(o: FakeOrder, price: number, isMaker: boolean): void {
-    const qty = o.qty - o.cumExecQty;
+  private fill(o: FakeOrder, price: number, isMaker: boolean, partQty?: number): void {
+    const qty = round(partQty ?? o.qty - o.cumExecQty);
     const fee = qty * price * (isMaker ? MAKER_FEE : TAKER_FEE);
     const p = this.position(o.symbol);
     let pnl = 0;
@@ -321,14 +258,15 @@ export class FakeBybitBook {
     if (o.side === p.side && (o.stopLoss > 0 || o.takeProfit > 0)) {
       if (o.stopLoss > 0) p.stopLoss = o.stopLoss;
       if (o.takeProfit > 0) p.takeProfit = o.takeProfit;
+      p.slTriggerBy = p.tpTriggerBy = o.triggerBy;
     }
     p.cumRealisedPnl += pnl - fee;
     p.updatedTime = this.now();
     this.walletBalanceUsd += pnl - fee;
-    o.cumExecQty = o.qty;
+    o.cumExecQty = round(o.cumExecQty + qty);
     o.cumExecValue += qty * price;
     o.cumExecFee += fee;
-    o.orderStatus = 'Filled';
+    o.orderStatus = o.cumExecQty >= o.qty - 1e-12 ? 'Filled' : 'PartiallyFilled';
     o.updatedTime = this.now();
     const execution: FakeExecution = {
       execId: randomUUID(), orderId: o.orderId, orderLinkId: o.orderLinkId, symbol: o.symbol, side: o.side, execPrice: price, execQty: qty,

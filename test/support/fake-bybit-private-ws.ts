@@ -24,6 +24,8 @@ export class FakeBybitPrivateWs {
   authAttempts = 0;
   /** Refuse every auth (keeps a client's stream down, to exercise REST polling). */
   rejectAuth = false;
+  /** Answer pings; false simulates a half-dead server that keeps the socket open but says nothing. */
+  answerPings = true;
 
   constructor(
     server: http.Server,
@@ -79,7 +81,7 @@ export class FakeBybitPrivateWs {
     const args = Array.isArray(msg.args) ? msg.args : [];
     const reply = (o: Record<string, unknown>) => conn.ws.send(JSON.stringify({ ...(reqId === undefined ? {} : { req_id: reqId }), ...o, conn_id: conn.connId }));
     if (msg.op === 'ping') {
-      reply({ op: 'pong', args: [String(Math.floor(this.now()))] });
+      if (this.answerPings) reply({ op: 'pong', args: [String(Math.floor(this.now()))] });
     } else if (msg.op === 'auth') {
       this.authAttempts++;
       const [key, expires, sign] = args as [unknown, unknown, unknown];

@@ -11,7 +11,7 @@ export function orderJson(o: FakeOrder): Record<string, unknown> {
     orderStatus: o.orderStatus, cumExecQty: s(o.cumExecQty), cumExecValue: s(o.cumExecValue), cumExecFee: s(o.cumExecFee),
     avgPrice: o.cumExecQty > 0 ? s(o.cumExecValue / o.cumExecQty) : '', leavesQty: s(o.qty - o.cumExecQty), leavesValue: '0',
     positionIdx: 0, stopOrderType: o.stopOrderType, triggerPrice: '', takeProfit: o.takeProfit > 0 ? s(o.takeProfit) : '',
-    stopLoss: o.stopLoss > 0 ? s(o.stopLoss) : '', tpslMode: o.stopLoss > 0 || o.takeProfit > 0 ? 'Full' : '', tpTriggerBy: '', slTriggerBy: '',
+    stopLoss: o.stopLoss > 0 ? s(o.stopLoss) : '', tpslMode: o.stopLoss > 0 || o.takeProfit > 0 ? 'Full' : '', tpTriggerBy: o.takeProfit > 0 ? o.triggerBy : '', slTriggerBy: o.stopLoss > 0 ? o.triggerBy : '',
     reduceOnly: o.reduceOnly, closeOnTrigger: o.reduceOnly, rejectReason: 'EC_NoError', cancelType: o.orderStatus === 'Cancelled' ? 'CancelByUser' : 'UNKNOWN',
     createType: o.stopOrderType === '' ? 'CreateByUser' : o.stopOrderType === 'StopLoss' ? 'CreateByStopLoss' : 'CreateByTakeProfit',
     createdTime: String(o.createdTime), updatedTime: String(o.updatedTime), smpType: 'None', smpGroup: 0, smpOrderId: '',

@@ -143,9 +143,9 @@ export class FakeCoinGlass {
     this.routes.set('/api/futures/supported-exchange-pairs', { required: [], data: () => this.supportedPairs });
   }
 
-  static async start(apiKey: string): Promise<FakeCoinGlass> {
+  static async start(apiKey: string, port = 0): Promise<FakeCoinGlass> {
     const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return new FakeCoinGlass(server, apiKey);
   }
 

@@ -1,11 +1,11 @@
-import { parseInstrument, parseOrder, parsePosition, parseWallet, type InstrumentFilter } from './bybit-parse.js';
+import { parseExecution, parseInstrument, parseOrder, parsePosition, parseWallet, type InstrumentFilter } from './bybit-parse.js';
 import { BybitRestSession } from './bybit-rest-session.js';
-import { amendOrder, cancelAllEntries, cancelOrder, protectPosition, trailStop } from './order-management.js';
+import { amendOrder, cancelAllEntries, cancelOrder, closePosition, protectPosition, trailStop } from './order-management.js';
 import { noteOrder, placeEntry, placeLadder, type PlacementContext } from './order-placement.js';
 import { BybitPrivateStream } from './private-stream.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
 import { VenueState, type VenueSnapshot } from './venue-state.js';
-import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueLog, type VenueResult } from './venue-types.js';
+import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueResult } from './venue-types.js';
 
 export interface BybitVenueOptions {
   readonly restUrl: string;
@@ -30,6 +30,12 @@ export interface BybitVenueOptions {
   readonly executionLookbackMs?: number;
   readonly stream?: { pingIntervalMs?: number; pongTimeoutMs?: number; backoffBaseMs?: number; backoffCapMs?: number; random?: () => number };
   readonly onRestLatency?: (endpoint: string, ms: number) => void;
+  /**
+   * Every fill, once per execId within a session, whether it came on the private stream or was found by a
+   * reconciliation after a gap (trade close, PnL and learning hang off this). After a restart the first
+   * reconciliation re-delivers the lookback window, so consumers key fills by execId.
+   */
+  readonly onExecution?: (e: VenueExecution) => void;
 }
 
 export type StartResult = { readonly ok: true; readonly marginMode: string } | { readonly ok: false; readonly reason: string; readonly message: string };
@@ -37,7 +43,7 @@ export type StartResult = { readonly ok: true; readonly marginMode: string } | {
 /**
  * One trading session on Bybit v5 linear (testnet, demo or mainnet, by URL): REST orders, the private stream,
  * reconciliation, and the keys, clock offset and rate-limit state they share. Broker-shaped: `placeEntry`,
- * `placeLadder`, `cancel`, `amend`, `trailStop`, `cancelAllEntries`, `reconcile`, `snapshot()`. Every method
+ * `placeLadder`, `cancel`, `amend`, `trailStop`, `closePosition`, `cancelAllEntries`, `reconcile`, `snapshot()`. Every method
  * resolves to a result message; none throws. State follows the private stream; while the stream is down, REST
  * reconciliation runs every `pollIntervalMs`, and each time the stream comes back the gap is reconciled.
  */
@@ -54,6 +60,8 @@ export class BybitVenue {
   private again = false;
   private lastExecSinceMs: number;
   private readonly protecting = new Set<string>();
+  /** execIds already delivered (insertion-ordered; the oldest are forgotten past 20,000). */
+  private readonly delivered = new Set<string>();
 
   constructor(private readonly opts: BybitVenueOptions) {
     this.rest = new BybitRestSession({
@@ -120,6 +128,7 @@ export class BybitVenue {
     clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     await this.stream.stop();
+    this.counters.streamUp = false;
     await this.reconciling?.catch(() => undefined);
   }
 
@@ -148,6 +157,11 @@ export class BybitVenue {
     return this.started ? trailStop(this.ctx, symbol, stopLoss) : Promise.resolve(notStarted(`trail-${symbol}`));
   }
 
+  /** Closes the whole position at market, reduce-only, idempotent by `orderLinkId`. */
+  closePosition(symbol: string, orderLinkId: string): Promise<VenueResult> {
+    return this.started ? closePosition(this.ctx, symbol, orderLinkId) : Promise.resolve(notStarted(orderLinkId));
+  }
+
   cancelAllEntries(symbol?: string): Promise<VenueResult> {
     return this.started ? cancelAllEntries(this.ctx, symbol) : Promise.resolve(notStarted('cancel-all'));
   }
@@ -166,6 +180,7 @@ export class BybitVenue {
         const startedAt = Date.now() + this.rest.timeOffsetMs;
         report = await reconcile(this.ctx, { cancelUnknownOrders: this.opts.cancelUnknownOrders ?? false, emergencyStopPct: this.opts.emergencyStopPct ?? 5, sinceMs: since });
         if (report.ok) this.lastExecSinceMs = startedAt - 60_000;
+        for (const e of report.executions) this.deliver(e);
       } while (this.again && this.started);
       return report;
     };
@@ -186,17 +201,34 @@ export class BybitVenue {
         this.state.applyOrder(o);
         noteOrder(this.ctx, o);
       } else if (topic.startsWith('position')) {
-        const symbol = (row as { symbol?: unknown } | null)?.symbol;
-        if (typeof symbol !== 'string') continue;
+        const { symbol, size } = (row ?? {}) as { symbol?: unknown; size?: unknown };
+        if (typeof symbol !== 'string' || typeof size !== 'string' || !Number.isFinite(Number(size))) {
+          this.opts.log.warn({ row }, 'bybit: position row without a symbol or a numeric size, ignored');
+          continue;
+        }
         const p = parsePosition(row);
         this.state.applyPosition(symbol, p);
         if (p && p.stopLoss === 0 && this.started && !this.protecting.has(symbol)) {
           this.protecting.add(symbol);
           void protectPosition(this.ctx, p, this.opts.emergencyStopPct ?? 5).finally(() => this.protecting.delete(symbol));
         }
+      } else if (topic.startsWith('execution')) {
+        const e = parseExecution(row);
+        if (e !== undefined) this.deliver(e);
       } else if (topic === 'wallet') {
         this.state.wallet = parseWallet(row) ?? this.state.wallet;
       }
+    }
+  }
+
+  private deliver(e: VenueExecution): void {
+    if (this.delivered.has(e.execId)) return;
+    this.delivered.add(e.execId);
+    if (this.delivered.size > 20_000) this.delivered.delete(this.delivered.values().next().value as string);
+    try {
+      this.opts.onExecution?.(e);
+    } catch (err) {
+      this.opts.log.error({ err: err instanceof Error ? err.message : String(err), execId: e.execId }, 'bybit: onExecution handler threw; fill delivered anyway');
     }
   }
 

@@ -1,5 +1,6 @@
 import { dec } from './bybit-parse.js';
-import { noteOrder, type PlacementContext } from './order-placement.js';
+import { parsePosition } from './bybit-parse.js';
+import { noteOrder, placeEntry, type PlacementContext } from './order-placement.js';
 import type { VenuePosition, VenueResult } from './venue-types.js';
 
 function refused(orderLinkId: string, out: { kind: 'refused'; retCode: number; retMsg: string } | { kind: 'unknown'; error: string }): VenueResult {
@@ -91,10 +92,19 @@ export async function protectPosition(ctx: PlacementContext, p: VenuePosition, e
   }
   if (out.kind === 'refused' && /base_price|should be/i.test(out.retMsg)) {
     ctx.log.error({ symbol: p.symbol, retCode: out.retCode, retMsg: out.retMsg }, 'BYBIT: price already beyond the stop; closing the position at market');
-    const closeId = `close-${p.symbol}-${Date.now()}`.slice(0, 36);
-    const close = await ctx.rest.call('/v5/order/create', (c) =>
-      c.submitOrder({ category: 'linear', symbol: p.symbol, side: p.side === 'Buy' ? 'Sell' : 'Buy', orderType: 'Market', qty: dec(p.size), reduceOnly: true, positionIdx: 0, orderLinkId: closeId }));
-    return close.ok ? { status: 'done', orderLinkId: closeId, recovered: false } : refused(closeId, close);
+    return closePosition(ctx, p.symbol, `close-${p.symbol}-${Date.now()}`.slice(0, 36));
   }
   return refused(`stop-${p.symbol}`, out);
+}
+
+/**
+ * Closes the whole position at market with a reduce-only order (`orderLinkId` chosen by the caller, so a retry
+ * is idempotent like any entry). The size is read from the exchange first, not from the possibly stale view.
+ */
+export async function closePosition(ctx: PlacementContext, symbol: string, orderLinkId: string): Promise<VenueResult> {
+  const out = await ctx.rest.call('/v5/position/list', (c) => c.getPositionInfo({ category: 'linear', symbol }));
+  if (!out.ok) return { status: 'refused', orderLinkId, reason: 'POSITION_UNREADABLE', message: out.kind === 'refused' ? `${out.retCode} ${out.retMsg}` : out.error };
+  const p = parsePosition((out.result as { list?: unknown[] }).list?.[0]);
+  if (p === undefined) return { status: 'refused', orderLinkId, reason: 'NO_POSITION', message: `no open ${symbol} position` };
+  return placeEntry(ctx, { orderLinkId, symbol, side: p.side === 'Buy' ? 'Sell' : 'Buy', orderType: 'Market', qty: p.size, stopLoss: 0, reduceOnly: true });
 }

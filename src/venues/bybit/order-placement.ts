@@ -19,6 +19,9 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Bybit's create body for an entry: one-way mode, stop (and take-profit) on the order, Full TP/SL mode. */
 export function createBody(i: EntryIntent): OrderParamsV5 {
+  if (i.reduceOnly === true) {
+    return { category: 'linear', symbol: i.symbol, side: i.side, orderType: i.orderType, qty: dec(i.qty), orderLinkId: i.orderLinkId, positionIdx: 0, reduceOnly: true, ...(i.orderType === 'Limit' && i.price !== undefined ? { price: dec(i.price), timeInForce: 'GTC' as const } : {}) };
+  }
   const body: OrderParamsV5 = {
     category: 'linear', symbol: i.symbol, side: i.side, orderType: i.orderType, qty: dec(i.qty), orderLinkId: i.orderLinkId,
     positionIdx: 0, stopLoss: dec(i.stopLoss), tpslMode: 'Full', slTriggerBy: i.triggerBy ?? 'LastPrice',
@@ -28,10 +31,10 @@ export function createBody(i: EntryIntent): OrderParamsV5 {
   return body;
 }
 
-/** Checks the venue can send this entry at all; a refusal here never reaches the exchange. */
+/** Checks the venue can send this order at all (an entry needs a stop); a refusal here never reaches the exchange. */
 export function precheck(i: EntryIntent): VenueResult | undefined {
   if (!LINK_ID.test(i.orderLinkId)) return { status: 'refused', orderLinkId: i.orderLinkId, reason: 'INVALID_ORDER_LINK_ID', message: 'orderLinkId must be 1–36 chars of [A-Za-z0-9_-]' };
-  if (!(i.stopLoss > 0)) return { status: 'refused', orderLinkId: i.orderLinkId, reason: 'NO_STOP_LOSS', message: 'every entry carries a stop-loss' };
+  if (!(i.stopLoss > 0) && i.reduceOnly !== true) return { status: 'refused', orderLinkId: i.orderLinkId, reason: 'NO_STOP_LOSS', message: 'every entry carries a stop-loss' };
   return undefined;
 }
 

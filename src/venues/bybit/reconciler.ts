@@ -1,7 +1,7 @@
-import { parseOrder, parsePosition, parseWallet } from './bybit-parse.js';
+import { parseExecution, parseOrder, parsePosition, parseWallet } from './bybit-parse.js';
 import { protectPosition } from './order-management.js';
 import { findByLinkId, noteOrder, type PlacementContext } from './order-placement.js';
-import { OPEN_RECORD_STATUSES, type VenueOrder, type VenuePosition } from './venue-types.js';
+import { OPEN_RECORD_STATUSES, type VenueExecution, type VenueOrder, type VenuePosition } from './venue-types.js';
 
 /** What one reconciliation found. */
 export interface ReconcileReport {
@@ -15,6 +15,8 @@ export interface ReconcileReport {
   /** Local records whose status changed from what the exchange said. */
   readonly recordsSettled: readonly string[];
   readonly executionsMatched: number;
+  /** Executions since `sinceMs`, oldest first, for the venue to deliver the ones the stream missed. */
+  readonly executions: readonly VenueExecution[];
 }
 
 export interface ReconcileOptions {
@@ -24,7 +26,7 @@ export interface ReconcileOptions {
   readonly sinceMs: number;
 }
 
-const failed = (error: string): ReconcileReport => ({ ok: false, error, differences: 0, unknownOrders: [], cancelledUnknown: [], stopsSet: [], recordsSettled: [], executionsMatched: 0 });
+const failed = (error: string): ReconcileReport => ({ ok: false, error, differences: 0, unknownOrders: [], cancelledUnknown: [], stopsSet: [], recordsSettled: [], executionsMatched: 0, executions: [] });
 
 /**
  * Makes the venue's view equal the exchange's: reads open orders, positions, wallet and recent executions,
@@ -61,11 +63,10 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
   const settled: string[] = [];
   const byLink = new Map(orders.filter((o) => o.orderLinkId !== '').map((o) => [o.orderLinkId, o]));
   for (const r of ctx.store.all()) {
-    if (!OPEN_RECORD_STATUSES.includes(r.status)) continue;
     const before = r.status;
     const open = byLink.get(r.orderLinkId);
-    if (open) noteOrder(ctx, open);
-    else {
+    if (open) noteOrder(ctx, open); // also revives a record given up as not_found whose create arrived late
+    else if (OPEN_RECORD_STATUSES.includes(r.status)) {
       const found = await findByLinkId(ctx, r.symbol, r.orderLinkId);
       if (found === 'unreachable') continue;
       if (found === undefined) {
@@ -77,7 +78,13 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
     }
     if (ctx.store.get(r.orderLinkId)?.status !== before) settled.push(r.orderLinkId);
   }
-  const executionsMatched = execRows.filter((e) => e.orderLinkId && ctx.store.get(e.orderLinkId) !== undefined).length;
+  let executionsMatched = 0;
+  for (const e of execRows) {
+    const r = e.orderLinkId ? ctx.store.get(e.orderLinkId) : undefined;
+    if (r === undefined) continue;
+    executionsMatched++;
+    if (r.status === 'not_found' && (await findByLinkId(ctx, r.symbol, r.orderLinkId)) !== undefined) settled.push(r.orderLinkId); // a late create that filled
+  }
 
   const unknown = orders.filter((o) => o.orderLinkId === '' ? true : ctx.store.get(o.orderLinkId) === undefined);
   const unknownOrders = unknown.map((o) => o.orderLinkId || o.orderId);
@@ -111,5 +118,6 @@ export async function reconcile(ctx: PlacementContext, opts: ReconcileOptions): 
   ctx.counters.reconciliationDifferences += differences;
   ctx.state.lastReconciledAtMs = Date.now();
   if (differences > 0 || settled.length > 0) ctx.log.warn({ differences, settled }, 'bybit: reconciliation corrected the view');
-  return { ok: true, differences, unknownOrders, cancelledUnknown, stopsSet, recordsSettled: settled, executionsMatched };
+  const executions = execRows.map(parseExecution).filter((e): e is VenueExecution => e !== undefined).sort((a, b) => a.execTimeMs - b.execTimeMs);
+  return { ok: true, differences, unknownOrders, cancelledUnknown, stopsSet, recordsSettled: settled, executionsMatched, executions };
 }

@@ -28,6 +28,8 @@ export interface EntryIntent {
   readonly takeProfit?: number;
   /** Which price triggers the stop and take-profit; Bybit's default is LastPrice. */
   readonly triggerBy?: 'LastPrice' | 'MarkPrice';
+  /** An exit, not an entry: only reduces the position, carries no stop or take-profit (Bybit refuses TP/SL on it). */
+  readonly reduceOnly?: boolean;
 }
 
 /** Stable reasons for a refusal; `EXCHANGE_REFUSED` carries Bybit's retCode and message. */
@@ -38,7 +40,8 @@ export type RefusalReason =
   | 'VENUE_NOT_STARTED'
   | 'STOP_WOULD_LOOSEN'
   | 'NO_POSITION'
-  | 'UNKNOWN_ORDER';
+  | 'UNKNOWN_ORDER'
+  | 'POSITION_UNREADABLE';
 
 /** What became of a place/cancel/amend/trail request. */
 export type VenueResult =
@@ -106,6 +109,24 @@ export interface VenueOrder {
   readonly stopLoss: number;
   readonly takeProfit: number;
   readonly reduceOnly: boolean;
+}
+
+/** One fill (or TP/SL trigger fill) as the exchange reports it; delivered once per execId. */
+export interface VenueExecution {
+  readonly execId: string;
+  readonly orderId: string;
+  /** '' for fills of the position's own TP/SL and of orders the daemon did not place. */
+  readonly orderLinkId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly execPrice: number;
+  readonly execQty: number;
+  readonly execFeeUsd: number;
+  /** Realised PnL of this fill before fees (Bybit's `execPnl`), USDT. */
+  readonly execPnlUsd: number;
+  /** `StopLoss`, `TakeProfit`, `TrailingStop`, or '' for an ordinary order. */
+  readonly stopOrderType: string;
+  readonly execTimeMs: number;
 }
 
 /** Account figures from the exchange; risk uses these in testnet/demo/live instead of paper numbers. */
