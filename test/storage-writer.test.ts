@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/core/clock.js';
 import { BatchWriter } from '../src/sinks/db/batch-writer.js';
-import { PgDatabase, PgliteDatabase, type Database } from '../src/sinks/db/database.js';
+import { PgDatabase, PgliteDatabase, copyPieces, type Database } from '../src/sinks/db/database.js';
 import { migrate } from '../src/sinks/db/migrator.js';
 import type { MarketBarRow, TableName, TradeRow } from '../src/sinks/db/row-types.js';
 import { rowKey, sampleRow, storedRowKey } from '../src/sinks/db/sample-rows.js';
@@ -154,13 +155,40 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('BatchWriter on PostgreSQL ($nam
 });
 
 describe('BatchWriter on PGlite', () => {
-  it('writes every table through COPY FROM /dev/blob', async () => {
+  it('writes every table through COPY FROM /dev/blob, and a multi-MB batch in pieces', async () => {
     const db = await PgliteDatabase.open(undefined);
     try {
       await migrate(db, {});
       await writesEveryTable(db);
+      // ~2.5 MB of COPY text in one batch: sent as many 256 KB pieces into the same staging table.
+      const dir = tmpDir();
+      const writer = new BatchWriter({ db, clock: new VirtualClock(0), journalDir: dir, maxBatchRows: 1_000 });
+      const rows = Array.from({ length: 1_000 }, (_, i) => sampleRow('liquidation_data_raw', i, { tag: 'BIG', levels: 100, baseMs: BASE_MS }));
+      for (const r of rows) writer.enqueue('liquidation_data_raw', r);
+      await writer.close();
+      const stored = (await storedKeys(db, 'liquidation_data_raw')).filter((k) => k.includes('"BIG'));
+      expect(stored).toEqual(rows.map((r) => rowKey('liquidation_data_raw', r)).sort());
+      fs.rmSync(dir, { recursive: true, force: true });
     } finally {
       await db.close();
     }
+  });
+});
+
+describe('copyPieces', () => {
+  it('splits COPY text at line ends into pieces that join back to it', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ maxLength: 40 }).map((l) => `${l.replace(/\n/g, ' ')}\n`), { maxLength: 60 }), fc.integer({ min: 1, max: 120 }), (lines, max) => {
+        const text = lines.join('');
+        const pieces = copyPieces(text, max);
+        expect(pieces.join('')).toBe(text);
+        for (const p of pieces) {
+          if (text.length > max) expect(p.endsWith('\n'), JSON.stringify(p)).toBe(true);
+          // Longer than the limit only when it is a single line.
+          if (p.length > max) expect(p.indexOf('\n')).toBe(p.length - 1);
+        }
+      }),
+      { seed: 8, numRuns: 300 },
+    );
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import v8 from 'node:v8';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
@@ -173,12 +174,44 @@ export class PgDatabase implements Database {
 export interface PgliteOptions {
   /** PostgreSQL `shared_buffers` inside the WASM heap, MB. PGlite's default is 128. */
   readonly sharedBuffersMb?: number;
+  /**
+   * Compile PGlite's WASM with V8's baseline compiler only (`--liftoff-only`), default true. The optimizing
+   * tier roughly doubles the resident code and compiler memory (~60-80 MB measured) for a store that runs a
+   * few batches a second. It is a process-wide V8 flag: WASM compiled after this call (PGlite; undici's HTTP
+   * parser) stays on the baseline tier. Must happen before the first PGlite instance compiles its module.
+   */
+  readonly wasmBaselineOnly?: boolean;
 }
 
 /** Our default `shared_buffers` for PGlite: 16 MB instead of 128 MB (the store is written in batches, rarely read). */
 export const PGLITE_SHARED_BUFFERS_MB = 16;
 
 const execFileAsync = promisify(execFile);
+
+/**
+ * PGlite copies a COPY payload several times (string → Blob → its virtual /dev/blob file → the WASM heap).
+ * One multi-MB batch of heatmap snapshots made each of those copies large, and the process kept the peak
+ * resident; pieces of at most this many characters keep every copy small and reused.
+ */
+const PGLITE_COPY_PIECE_CHARS = 256 * 1024;
+
+/** Splits COPY text into pieces of whole lines, each at most `maxChars` unless a single line is longer. */
+export function copyPieces(copyText: string, maxChars: number): string[] {
+  if (copyText.length <= maxChars) return [copyText];
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < copyText.length) {
+    let end = start + maxChars;
+    if (end >= copyText.length) end = copyText.length;
+    else {
+      const nl = copyText.lastIndexOf('\n', end - 1);
+      end = nl >= start ? nl + 1 : copyText.indexOf('\n', end) + 1 || copyText.length;
+    }
+    pieces.push(copyText.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
 
 /**
  * Creates a new PGlite data directory (initdb) in a short-lived child process. initdb runs in its own WASM
@@ -193,8 +226,9 @@ async function initPgliteDataDir(dataDir: string): Promise<void> {
 
 /**
  * Embedded PostgreSQL (WASM) persisted under `dataDir`; one in-process session, so writes are serialized.
- * Memory: the WASM heap only grows, so everything PostgreSQL touches stays resident; the big item is
- * `shared_buffers` (PGlite default 128 MB, ours 16 MB), and a first start's initdb runs in a child process.
+ * Memory: the WASM heap only grows, so everything PostgreSQL touches stays resident; the big items are
+ * `shared_buffers` (PGlite default 128 MB, ours 16 MB), V8's optimizing-tier code for the 9 MB module (we keep
+ * the baseline tier), and a first start's initdb, which runs in a child process.
  */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
@@ -208,6 +242,7 @@ export class PgliteDatabase implements Database {
     const sharedBuffersMb = options.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
     if (!Number.isInteger(sharedBuffersMb) || sharedBuffersMb < 1) throw new Error(`sharedBuffersMb must be a positive integer, got ${sharedBuffersMb}`);
     const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`];
+    if (options.wasmBaselineOnly ?? true) v8.setFlagsFromString('--liftoff-only');
     if (dataDir !== undefined) {
       fs.mkdirSync(dataDir, { recursive: true });
       if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initPgliteDataDir(dataDir);
@@ -233,7 +268,9 @@ export class PgliteDatabase implements Database {
     const creating = !this.staged.has(plan.stageTable);
     const inserted = await this.db.transaction(async (tx) => {
       if (creating) await tx.exec(plan.createStageSql);
-      await tx.query(`COPY "${plan.stageTable}" (${plan.columnList}) FROM '/dev/blob'`, [], { blob: new Blob([copyText]) });
+      for (const piece of copyPieces(copyText, PGLITE_COPY_PIECE_CHARS)) {
+        await tx.query(`COPY "${plan.stageTable}" (${plan.columnList}) FROM '/dev/blob'`, [], { blob: new Blob([piece]) });
+      }
       const r = await tx.query(plan.insertSql);
       return r.affectedRows ?? 0;
     });
