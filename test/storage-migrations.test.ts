@@ -64,7 +64,7 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
     const { lines, log } = collectLog();
     const [first, concurrent] = await Promise.all([migrate(db, { log }), migrate(db, {})]);
     expect(first.timescaledb.available).toBe(false);
-    expect([...first.applied, ...concurrent.applied]).toEqual(['001_core_tables.sql']);
+    expect([...first.applied, ...concurrent.applied]).toEqual(['001_core_tables.sql', '005_coin_thresholds_and_typical_sizes.sql']);
     expect(first.skipped).toHaveLength(3);
     expect(concurrent.skipped).toHaveLength(3);
     const skippedLines = lines.filter((l) => l.startsWith('timescaledb feature skipped'));
@@ -83,6 +83,7 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
       { name: '002_timescale_hypertables.sql', status: 'skipped' },
       { name: '003_timescale_compression_retention.sql', status: 'skipped' },
       { name: '004_timescale_bars_hourly.sql', status: 'skipped' },
+      { name: '005_coin_thresholds_and_typical_sizes.sql', status: 'applied' },
     ]);
   });
 
@@ -120,7 +121,7 @@ describe('migrations on PGlite', () => {
       const { lines, log } = collectLog();
       const db = await PgliteDatabase.open(dir);
       const report = await migrate(db, { log });
-      expect(report.applied).toEqual(['001_core_tables.sql']);
+      expect(report.applied).toEqual(['001_core_tables.sql', '005_coin_thresholds_and_typical_sizes.sql']);
       expect(report.skipped).toEqual(['002_timescale_hypertables.sql', '003_timescale_compression_retention.sql', '004_timescale_bars_hourly.sql']);
       expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(3);
       await expectCatalogMatchesSpecs(db);

@@ -18,6 +18,7 @@ import { createBus } from '../sinks/redis-bus.js';
 import { EstimatorBootstrapper } from './bootstrap.js';
 import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
+import { startCoinState } from './liquidity-state.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -126,6 +127,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const storage = opts.recordOnly ? undefined : await openStorage(config, log, clock, metrics.registry);
   let storeOpen = true;
   storage?.migrated.catch((err: unknown) => log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'migrations refused; fix the schema files'));
+  const coinState = storage !== undefined && engine !== undefined ? startCoinState(storage, engine, log) : undefined;
 
   let tape: TapeWriter | undefined;
   if (opts.recordDir !== undefined) {
@@ -230,6 +232,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       closing ??= (async () => {
         watcher.stop();
         coinglass?.stop();
+        coinState?.stop();
         bootstrapper?.stop();
         for (const s of subs) s.unsubscribe();
         await stream.close();

@@ -11,6 +11,7 @@ import { WriterMetrics } from '../sinks/db/writer-metrics.js';
 import type { Logger } from '../sinks/logger.js';
 import { redactUrl } from '../sinks/logger.js';
 import type { Config } from './config.js';
+import { writeCoinState } from './liquidity-state.js';
 
 export interface Storage {
   readonly db: Database;
@@ -130,6 +131,7 @@ export function writeEngineOutput(
       );
       return;
     case 'evaluated':
+      writeCoinState(writer, event);
       for (const snap of event.snapshots) {
         writer.enqueue('liquidation_data_raw', {
           symbol: snap.symbol,
