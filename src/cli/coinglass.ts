@@ -5,21 +5,44 @@ import type { Logger } from '../sinks/logger.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { CoinGlassScheduler } from '../streams/coinglass-scheduler.js';
-import type { CoinGlassHeatmapRange } from '../streams/coinglass-schemas.js';
+import { COINGLASS_HEATMAP_RANGES, type CoinGlassHeatmapRange, type CoinMarket } from '../streams/coinglass-schemas.js';
+import { PreTradeRefresher, type PreTradeOutcome } from '../streams/pre-trade-refresh.js';
+import { marketCapsBySymbol, MARKET_CAP_PLANS } from './market-caps.js';
+import { applyCoinInputs } from './liquidity-state.js';
 import type { Config } from './config.js';
 import type { Engine } from '../engine/engine.js';
 
-/** Ranges fetched from CoinGlass: the engine's evaluated ranges that CoinGlass serves (it has no 14d). */
-export const COINGLASS_RANGES: readonly CoinGlassHeatmapRange[] = ['12h', '24h', '7d', '30d'];
+/**
+ * Ranges fetched from CoinGlass: every range it serves (12h, 24h, 3d, 7d, 30d, 90d, 180d, 1y). It has no 14d,
+ * one of the founder's three signal ranges: 14d always comes from the own estimate (`source: estimate`).
+ */
+export const COINGLASS_RANGES: readonly CoinGlassHeatmapRange[] = COINGLASS_HEATMAP_RANGES;
+/** The signal ranges CoinGlass serves, refreshed first for the top-ranked and armed coins. */
+export const COINGLASS_PRIORITY_RANGES: readonly CoinGlassHeatmapRange[] = ['7d', '30d'];
+/**
+ * Sweep tuning. Rounds every 4 minutes (priority coins every 3.2) so a pair refetched each round is never older
+ * than the 5-minute freshness rule; 12 requests in flight let a Professional budget (1080 used of 1200 a minute)
+ * be spent at ~0.5 s a reply (4 would cap it at ~480 a minute). Coverage figures: test/coinglass-coverage.test.ts.
+ */
+export const COINGLASS_SCHEDULER_TUNING = { sweepIntervalMs: 240_000, maxConcurrent: 12 } as const;
+/** Market caps are re-read this often (a handful of requests an hour). */
+const MARKET_CAP_REFRESH_MS = 3_600_000;
 /** Source name of recorded CoinGlass replies in tapes. */
 export const COINGLASS_TAPE_SOURCE = 'coinglass';
 
 export interface CoinGlassFeed {
   readonly scheduler: CoinGlassScheduler;
-  /** Re-orders the background sweep: ranked coins first, then every other symbol. */
+  /** Re-orders the background sweep: ranked coins (top-ranked, armed) first, then every other symbol. */
   setSymbols(symbols: readonly string[], ranked: readonly string[]): void;
   /** A spike asks for a priority refresh of that coin's heatmaps. */
   onSpike(symbol: string): void;
+  /**
+   * The pre-trade lane: refreshes `ranges` of `symbol` older than 5 minutes, in the scheduler's highest lane,
+   * and resolves by `timeoutMs` with what it got. Never rejects. Fresh snapshots also reach the engine.
+   */
+  refreshForTrade(symbol: string, ranges: readonly CoinGlassHeatmapRange[], timeoutMs: number): Promise<PreTradeOutcome>;
+  /** `GET /coinglass`: state, plan, ranges, budget, counters and coverage. */
+  describe(): Record<string, unknown>;
   stop(): void;
 }
 
@@ -44,8 +67,9 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     now: () => clock.now(),
     onReply: (url, body, _tsInit, status) => {
       if (status < 200 || status >= 300) return;
-      const q = new URL(url).searchParams;
-      bodies.set(`${q.get('symbol')}|${q.get('range')}`, { url, body });
+      const u = new URL(url);
+      // Heatmap bodies wait for their snapshot; market caps reach the tape as the coin inputs they become.
+      if (!u.pathname.endsWith('/coins-markets')) bodies.set(`${u.searchParams.get('symbol')}|${u.searchParams.get('range')}`, { url, body });
     },
     onRateLimit: (limit) => scheduler?.noteServerLimits(limit),
   });
@@ -53,6 +77,8 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     clock,
     apiKey,
     ranges: COINGLASS_RANGES,
+    priorityRanges: COINGLASS_PRIORITY_RANGES,
+    ...COINGLASS_SCHEDULER_TUNING,
     planRequestsPerMinute: config.coinglassPlanRequestsPerMin,
     random: Math.random,
     fetchHeatmap: async (coin, range) => {
@@ -70,22 +96,71 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     onError: (err, coin, range, lane) => log.warn({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
   });
   scheduler.start();
-  log.info({ url: config.coinglassUrl, ranges: COINGLASS_RANGES }, 'CoinGlass heatmaps on');
+  log.info({ url: config.coinglassUrl, ranges: COINGLASS_RANGES, plan: config.coinglassPlan, requestsPerMin: config.coinglassPlanRequestsPerMin }, 'CoinGlass heatmaps on');
   const sched = scheduler;
+  const refresher = new PreTradeRefresher({ clock, scheduler: sched });
+  let universe: readonly string[] = [];
+  let markets: readonly CoinMarket[] = [];
+  let marketTimer: NodeJS.Timeout | undefined;
+  const applyMarketCaps = () => {
+    for (const [symbol, marketCapUsd] of marketCapsBySymbol(markets, universe)) applyCoinInputs(engine, tape, clock, symbol, { marketCapUsd });
+  };
+  const loadMarketCaps = async () => {
+    try {
+      const all: CoinMarket[] = [];
+      for (let page = 1; page <= 20; page++) {
+        const rows = await client.coinsMarkets({ page, perPage: 100 });
+        all.push(...rows);
+        if (rows.length < 100) break;
+      }
+      markets = all;
+      applyMarketCaps();
+      log.info({ coins: all.length, withMarketCap: all.filter((m) => m.marketCapUsd !== undefined).length }, 'CoinGlass market caps loaded');
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, 'CoinGlass market caps unavailable; thresholds use the Bybit OI proxy');
+    }
+  };
+  if (MARKET_CAP_PLANS.includes(config.coinglassPlan)) {
+    void loadMarketCaps();
+    marketTimer = setInterval(() => void loadMarketCaps(), MARKET_CAP_REFRESH_MS).unref();
+  }
   return {
     scheduler: sched,
     setSymbols(symbols, ranked) {
       const rankOf = new Map(ranked.map((s, i) => [s, i + 1]));
-      sched.setCoins(symbols.map((coin) => ({ coin, rank: rankOf.get(coin) ?? Infinity })));
+      const added = symbols.some((s) => !universe.includes(s));
+      universe = symbols;
+      if (added) applyMarketCaps();
+      sched.setCoins(symbols.map((coin) => ({ coin, rank: rankOf.get(coin) ?? Infinity, priority: rankOf.has(coin) })));
     },
     onSpike(symbol) {
       void sched.requestCoin(symbol, 'spike').catch(() => undefined);
     },
-    stop: () => sched.stop(),
+    refreshForTrade: (symbol, ranges, timeoutMs) => refresher.refreshForTrade(symbol, ranges, timeoutMs),
+    describe: () => ({
+      ...sched.status,
+      plan: config.coinglassPlan,
+      planRequestsPerMin: config.coinglassPlanRequestsPerMin,
+      ranges: COINGLASS_RANGES,
+      priorityRanges: COINGLASS_PRIORITY_RANGES,
+      ownEstimateRanges: ['14d'],
+      note: 'CoinGlass serves no 14d heatmap: 14d is always the own estimate (source "estimate" in /symbols/:symbol)',
+      coverage: sched.coverage(),
+      budget: sched.budget(),
+      stats: sched.stats(),
+      marketCaps: markets.filter((m) => m.marketCapUsd !== undefined).length,
+    }),
+    stop: () => {
+      if (marketTimer !== undefined) clearInterval(marketTimer);
+      sched.stop();
+    },
   };
 }
 
-/** Replay: turns a recorded CoinGlass reply back into the snapshot the live run handed the engine. */
+/**
+ * Replay: turns a recorded CoinGlass reply back into the snapshot the live run handed the engine. (Market caps
+ * are replayed from the `coin-inputs` records they became.)
+ */
 export function replayCoinGlassReply(client: CoinGlassClient, url: string, body: string, tsInit: number, engine: Engine): boolean {
   const result = client.fromRecorded(url, body, tsInit);
   if (!result.ok || result.value.endpoint !== 'heatmap') return false;
@@ -100,6 +175,17 @@ export function registerCoinGlassMetrics(registry: Registry, feed: CoinGlassFeed
     Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number'));
   registerStatsGauges(registry, 'whalestack_coinglass_budget', 'CoinGlass request budget', () => numeric(sched.budget()));
   registerStatsGauges(registry, 'whalestack_coinglass', 'CoinGlass scheduler', () => numeric(sched.stats()));
+  new Gauge({
+    name: 'whalestack_coinglass_coverage_ratio',
+    help: 'Share of (coin x range) CoinGlass heatmaps fresher than 5 minutes; scope=priority: top-ranked and armed coins, signal ranges',
+    labelNames: ['scope'],
+    registers: [registry],
+    collect() {
+      const c = sched.coverage();
+      this.set({ scope: 'all' }, c.share);
+      this.set({ scope: 'priority' }, c.priorityShare);
+    },
+  });
   new Gauge({
     name: 'whalestack_coinglass_heatmap_age_seconds',
     help: 'Age of the latest CoinGlass heatmap per coin and range (-1 = never fetched)',

@@ -6,6 +6,42 @@ import type { Engine } from '../engine/engine.js';
 import type { BatchWriter } from '../sinks/db/batch-writer.js';
 import type { DbSession } from '../sinks/db/database.js';
 import type { Logger } from '../sinks/logger.js';
+import type { Clock } from '../core/clock.js';
+import type { TapeWriter } from '../sinks/tape-writer.js';
+
+/** Tape source of per-coin inputs from outside the market stream (market caps, table overrides, restored sizes). */
+export const COIN_INPUTS_TAPE_SOURCE = 'coin-inputs';
+
+/**
+ * Hands per-coin inputs to the engine and writes them to the tape first, so a replay applies the same inputs at
+ * the same instant and decides exactly as the live run did. `undefined` is written as null (it clears a value).
+ */
+export function applyCoinInputs(engine: Engine, tape: TapeWriter | undefined, clock: Clock, symbol: string, inputs: CoinInputs): void {
+  const encoded: Record<string, unknown> = {};
+  if ('dbOverrideUsd' in inputs) encoded.dbOverrideUsd = inputs.dbOverrideUsd ?? null;
+  if ('marketCapUsd' in inputs) encoded.marketCapUsd = inputs.marketCapUsd ?? null;
+  if (inputs.typical !== undefined) encoded.typical = inputs.typical;
+  tape?.write({ t: clock.now(), s: COIN_INPUTS_TAPE_SOURCE, k: 'coin-inputs', d: JSON.stringify({ symbol, inputs: encoded }) });
+  engine.coinInputs(symbol, inputs);
+}
+
+/** Replay: applies a recorded coin-inputs record. A malformed record is refused (false), never thrown. */
+export function replayCoinInputs(body: string, engine: Engine): boolean {
+  let rec: { symbol?: unknown; inputs?: Record<string, unknown> };
+  try {
+    rec = JSON.parse(body) as typeof rec;
+  } catch {
+    return false;
+  }
+  if (typeof rec.symbol !== 'string' || typeof rec.inputs !== 'object' || rec.inputs === null) return false;
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const inputs: { dbOverrideUsd?: number | undefined; marketCapUsd?: number | undefined; typical?: TypicalSizeEntry[] } = {};
+  if ('dbOverrideUsd' in rec.inputs) inputs.dbOverrideUsd = num(rec.inputs.dbOverrideUsd);
+  if ('marketCapUsd' in rec.inputs) inputs.marketCapUsd = num(rec.inputs.marketCapUsd);
+  if (Array.isArray(rec.inputs.typical)) inputs.typical = rec.inputs.typical as TypicalSizeEntry[];
+  engine.coinInputs(rec.symbol, inputs);
+  return true;
+}
 
 /**
  * Per-coin liquidation state that must outlive a restart: the threshold each coin uses (with its source, for
@@ -68,6 +104,8 @@ export function startCoinState(
   storage: { readonly db: DbSession; readonly migrated: Promise<void> },
   engine: Engine,
   log: Logger,
+  clock: Clock,
+  tape: () => TapeWriter | undefined,
   reloadMs = 300_000,
 ): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
@@ -83,7 +121,7 @@ export function startCoinState(
         // After the first load only changed overrides are sent (a removed override clears it).
         if (!first && known.get(symbol) === inputs.dbOverrideUsd) continue;
         known.set(symbol, inputs.dbOverrideUsd);
-        engine.coinInputs(symbol, first ? inputs : { dbOverrideUsd: inputs.dbOverrideUsd });
+        applyCoinInputs(engine, tape(), clock, symbol, first ? inputs : { dbOverrideUsd: inputs.dbOverrideUsd });
       }
       if (first) log.info({ coins: state.size, overrides }, 'coin thresholds and typical cluster sizes restored');
     } catch (err) {

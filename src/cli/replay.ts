@@ -8,6 +8,7 @@ import type { TapeRecord } from '../core/tape-record.js';
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
 import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
+import { COIN_INPUTS_TAPE_SOURCE, replayCoinInputs } from './liquidity-state.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from '../engine/engine.js';
 
@@ -91,6 +92,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     if (!isMarketFrame(rec)) {
       if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
       else if (rec.s === HISTORY_TAPE_SOURCE) replayHistory(rec.d, engine);
+      else if (rec.s === COIN_INPUTS_TAPE_SOURCE) replayCoinInputs(rec.d, engine);
       continue;
     }
     frames++;

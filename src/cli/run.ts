@@ -127,7 +127,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const storage = opts.recordOnly ? undefined : await openStorage(config, log, clock, metrics.registry);
   let storeOpen = true;
   storage?.migrated.catch((err: unknown) => log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'migrations refused; fix the schema files'));
-  const coinState = storage !== undefined && engine !== undefined ? startCoinState(storage, engine, log) : undefined;
+  const coinState = storage !== undefined && engine !== undefined ? startCoinState(storage, engine, log, clock, () => tape) : undefined;
 
   let tape: TapeWriter | undefined;
   if (opts.recordDir !== undefined) {
@@ -205,6 +205,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         extra: {
           '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }),
           '/rankings': () => engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
+          '/coinglass': () => coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
         },
       },
       config.httpPort,

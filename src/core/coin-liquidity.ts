@@ -1,5 +1,5 @@
 import type { LiquidationsOccurred, TickerUpdated, TradesPrinted } from './events.js';
-import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, type HeatmapSource } from './heatmap.js';
+import { HEATMAP_RANGES, heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, type HeatmapSource } from './heatmap.js';
 import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type LiquidationEstimatorConfig } from './liquidation-estimator.js';
 import { DEFAULT_EVALUATION_CONFIG, evaluateCoin, type CoinAssessment, type EvaluationConfig } from './ranking.js';
 import { resolveCoinThreshold } from './coin-thresholds.js';
@@ -8,6 +8,11 @@ import { baseCoin, TypicalClusterSizes, type TypicalSize } from './thresholds.js
 export interface CoinLiquidityConfig {
   /** Ranges evaluated (snapshots kept and scored); signal weights live in `evaluation.imbalance.weights`. */
   readonly ranges: readonly HeatmapRange[];
+  /**
+   * Ranges the own estimate stands in for when no fresh external snapshot exists. Longer ones (90d, 180d, 1y)
+   * are shown only from CoinGlass: the estimate is bootstrapped from days of history, not months.
+   */
+  readonly estimateRanges: readonly HeatmapRange[];
   /** A CoinGlass snapshot older than this loses to the own estimate for its range. */
   readonly maxExternalAgeMs: number;
   /** Prior success rate of the setup per coin until pattern statistics exist. */
@@ -17,7 +22,8 @@ export interface CoinLiquidityConfig {
 }
 
 export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
-  ranges: ['12h', '24h', '7d', '14d', '30d'],
+  ranges: HEATMAP_RANGES,
+  estimateRanges: ['12h', '24h', '3d', '7d', '14d', '30d'],
   maxExternalAgeMs: 10 * 60_000,
   successRatePrior: 0.5,
   evaluation: DEFAULT_EVALUATION_CONFIG,
@@ -179,6 +185,7 @@ export class CoinLiquidity {
         snapshots.push(ext);
         continue;
       }
+      if (!this.config.estimateRanges.includes(range)) continue;
       const est = this.estimator.snapshot(range, nowMs, this.lastPrice);
       this.typical.observeSnapshot(est, this.config.evaluation.cluster);
       snapshots.push(est);
