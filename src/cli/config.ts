@@ -88,6 +88,7 @@ export const CONFIG_SCHEMA = z.object({
   IMBALANCE_LONG_ABOVE: z.coerce.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]').default(0.65),
   IMBALANCE_SHORT_BELOW: z.coerce.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]').default(0.35),
   IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
+  ESTIMATOR_MAX_COHORTS: int(16, 65_536).default(2048),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN: z.enum(['hobbyist', 'startup', 'standard', 'professional', 'enterprise']).default('professional'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 100_000).optional(),
@@ -143,6 +144,7 @@ export interface Config {
   readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
   readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
   readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
+  readonly estimatorMaxCohorts: number;
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlan: RawConfig['COINGLASS_PLAN'];
   /** The plan's request budget per minute (COINGLASS_PLAN_REQUESTS_PER_MIN, else the plan's published limit). */
@@ -248,6 +250,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     },
     imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
     imbalanceMode: r.IMBALANCE_MODE,
+    estimatorMaxCohorts: r.ESTIMATOR_MAX_COHORTS,
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
     coinglassPlan: r.COINGLASS_PLAN,
     coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN ?? COINGLASS_PLAN_REQUESTS_PER_MIN[r.COINGLASS_PLAN],

@@ -27,9 +27,10 @@ export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
   maxExternalAgeMs: 10 * 60_000,
   successRatePrior: 0.5,
   evaluation: DEFAULT_EVALUATION_CONFIG,
-  // 500 coins share one process: 128 cohorts (side × 0.1 % bucket × hour, smallest evicted first) keep the
-  // estimate near 70 KB per coin (about 550 bytes a cohort with its indexes).
-  estimator: { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, maxCohorts: 128 },
+  // A cohort is side × 0.1 % bucket × opening hour, about 86 bytes with its indexes. After a 30-day bootstrap a
+  // coin holds ~1.5–1.8k of them; 2048 keeps its 30d view within 0.5 % of a brute-force estimate (128 kept a
+  // third of the dollars and nothing older than 7 days: test/estimator-quality.test.ts). ESTIMATOR_MAX_COHORTS.
+  estimator: { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, maxCohorts: 2048 },
 };
 
 /** Minimum spacing of OI readings fed to the estimator, exchange time. */
