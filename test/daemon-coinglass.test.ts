@@ -73,6 +73,7 @@ describe('CoinGlass heatmaps through the daemon', () => {
     const metrics = await (await fetch(`http://127.0.0.1:${daemon.port}/metrics`)).text();
     expect(metrics).toMatch(/whalestack_coinglass_heatmap_age_seconds\{coin="BTCUSDT",range="7d"\} \d/);
     expect(metrics).toMatch(/whalestack_coinglass_coverage_ratio\{scope="all"\} [\d.]+/);
+    expect(metrics).toContain('# TYPE whalestack_source_distance_centre_pct histogram');
     await daemon.close();
     closed = true;
     if (redisAvailable) {

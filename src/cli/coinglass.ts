@@ -1,4 +1,6 @@
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
+import type { CoinEvaluated } from '../actors/messages.js';
+import type { SourceDistance } from '../core/source-distance.js';
 import type { Clock } from '../core/clock.js';
 import { registerStatsGauges } from '../sinks/metrics.js';
 import type { Logger } from '../sinks/logger.js';
@@ -41,8 +43,12 @@ export interface CoinGlassFeed {
    * and resolves by `timeoutMs` with what it got. Never rejects. Fresh snapshots also reach the engine.
    */
   refreshForTrade(symbol: string, ranges: readonly CoinGlassHeatmapRange[], timeoutMs: number): Promise<PreTradeOutcome>;
-  /** `GET /coinglass`: state, plan, ranges, budget, counters and coverage. */
+  /** `GET /coinglass`: state, plan, ranges, budget, counters, coverage and CoinGlass-vs-estimate distances. */
   describe(): Record<string, unknown>;
+  /** An evaluation: when a CoinGlass reply triggered it, logs and exports its distance to the own estimate. */
+  onEvaluated(event: CoinEvaluated): void;
+  /** Registers a consumer of those distances (the metrics). */
+  observeDistances(fn: (d: SourceDistance) => void): void;
   stop(): void;
 }
 
@@ -102,6 +108,8 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
   let universe: readonly string[] = [];
   let markets: readonly CoinMarket[] = [];
   let marketTimer: NodeJS.Timeout | undefined;
+  const distances = new Map<string, SourceDistance>();
+  const distanceObservers: ((d: SourceDistance) => void)[] = [];
   const applyMarketCaps = () => {
     for (const [symbol, marketCapUsd] of marketCapsBySymbol(markets, universe)) applyCoinInputs(engine, tape, clock, symbol, { marketCapUsd });
   };
@@ -149,7 +157,25 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
       budget: sched.budget(),
       stats: sched.stats(),
       marketCaps: markets.filter((m) => m.marketCapUsd !== undefined).length,
+      sourceDistance: summariseDistances([...distances.values()]),
     }),
+    onEvaluated(event) {
+      const d = event.compared;
+      if (d === undefined) return;
+      distances.set(`${d.symbol}|${d.range}`, d);
+      log.debug(
+        {
+          symbol: d.symbol, range: d.range, coinglassClusters: d.externalClusters, estimateClusters: d.estimateClusters, totalUsdRatio: d.totalUsdRatio,
+          long: d.long && { centreDistancePct: d.long.centreDistancePct, sizeRatio: d.long.sizeRatio },
+          short: d.short && { centreDistancePct: d.short.centreDistancePct, sizeRatio: d.short.sizeRatio },
+        },
+        'CoinGlass vs own estimate',
+      );
+      for (const fn of distanceObservers) fn(d);
+    },
+    observeDistances(fn) {
+      distanceObservers.push(fn);
+    },
     stop: () => {
       if (marketTimer !== undefined) clearInterval(marketTimer);
       sched.stop();
@@ -168,6 +194,25 @@ export function replayCoinGlassReply(client: CoinGlassClient, url: string, body:
   return true;
 }
 
+/** Median of each range's largest-cluster centre distance (percent) and size ratio, over the coins compared last. */
+export function summariseDistances(list: readonly SourceDistance[]): Record<string, { coins: number; medianCentreDistancePct: number | null; medianSizeRatio: number | null }> {
+  const median = (xs: number[]): number | null => {
+    if (xs.length === 0) return null;
+    const s = [...xs].sort((a, b) => a - b);
+    return s[Math.floor((s.length - 1) / 2)]!;
+  };
+  const out: Record<string, { coins: number; medianCentreDistancePct: number | null; medianSizeRatio: number | null }> = {};
+  for (const range of new Set(list.map((d) => d.range))) {
+    const sides = list.filter((d) => d.range === range).flatMap((d) => [d.long, d.short]).filter((x) => x !== undefined);
+    out[range] = {
+      coins: list.filter((d) => d.range === range).length,
+      medianCentreDistancePct: median(sides.map((x) => x.centreDistancePct)),
+      medianSizeRatio: median(sides.map((x) => x.sizeRatio)),
+    };
+  }
+  return out;
+}
+
 /** Budget use (gauges from the scheduler's budget and stats) and per-(coin, range) heatmap age. */
 export function registerCoinGlassMetrics(registry: Registry, feed: CoinGlassFeed): void {
   const sched = feed.scheduler;
@@ -175,6 +220,27 @@ export function registerCoinGlassMetrics(registry: Registry, feed: CoinGlassFeed
     Object.fromEntries(Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number'));
   registerStatsGauges(registry, 'whalestack_coinglass_budget', 'CoinGlass request budget', () => numeric(sched.budget()));
   registerStatsGauges(registry, 'whalestack_coinglass', 'CoinGlass scheduler', () => numeric(sched.stats()));
+  const centre = new Histogram({
+    name: 'whalestack_source_distance_centre_pct',
+    help: 'CoinGlass vs own estimate: distance between the largest clusters of a side (percent of price)',
+    labelNames: ['range', 'side'],
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20],
+    registers: [registry],
+  });
+  const size = new Histogram({
+    name: 'whalestack_source_distance_size_ratio',
+    help: 'CoinGlass vs own estimate: largest cluster USD of a side, estimate / CoinGlass',
+    labelNames: ['range', 'side'],
+    buckets: [0.1, 0.25, 0.5, 0.8, 1.25, 2, 4, 10],
+    registers: [registry],
+  });
+  feed.observeDistances((d) => {
+    for (const s of [d.long, d.short]) {
+      if (s === undefined) continue;
+      centre.observe({ range: d.range, side: s.side }, s.centreDistancePct);
+      size.observe({ range: d.range, side: s.side }, s.sizeRatio);
+    }
+  });
   new Gauge({
     name: 'whalestack_coinglass_coverage_ratio',
     help: 'Share of (coin x range) CoinGlass heatmaps fresher than 5 minutes; scope=priority: top-ranked and armed coins, signal ranges',

@@ -81,6 +81,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
           } else if (event.kind === 'signal') {
             log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol} score ${event.signal.score}`);
             bus?.publish(encodeSignal(event.signal, event.emittedAt));
+          } else if (event.kind === 'evaluated') {
+            coinglass?.onEvaluated(event);
           } else if (event.kind === 'ranking') {
             coinglass?.setSymbols(stream.symbols(), event.top.map((c) => c.symbol));
             bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));

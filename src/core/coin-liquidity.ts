@@ -3,6 +3,7 @@ import { HEATMAP_RANGES, heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, 
 import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type LiquidationEstimatorConfig } from './liquidation-estimator.js';
 import { DEFAULT_EVALUATION_CONFIG, evaluateCoin, type CoinAssessment, type EvaluationConfig } from './ranking.js';
 import { resolveCoinThreshold } from './coin-thresholds.js';
+import { compareSources, type SourceDistance } from './source-distance.js';
 import { baseCoin, TypicalClusterSizes, type TypicalSize } from './thresholds.js';
 
 export interface CoinLiquidityConfig {
@@ -165,12 +166,19 @@ export class CoinLiquidity {
     for (const item of ev.items) this.model.onRealizedLiquidation(item);
   }
 
-  /** Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. */
-  onExternalSnapshot(snapshot: HeatmapSnapshot): void {
+  /**
+   * Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. Where the own
+   * estimate covers the same range, returns how far apart the two are (cluster prices and sizes).
+   */
+  onExternalSnapshot(snapshot: HeatmapSnapshot): SourceDistance | undefined {
     const previous = this.external.get(snapshot.range);
-    if (previous !== undefined && previous.fetchedAt >= snapshot.fetchedAt) return;
+    if (previous !== undefined && previous.fetchedAt >= snapshot.fetchedAt) return undefined;
     this.external.set(snapshot.range, snapshot);
     this.typical.observeSnapshot(snapshot, this.config.evaluation.cluster);
+    if (!this.config.estimateRanges.includes(snapshot.range)) return undefined;
+    const price = this.lastPrice > 0 ? this.lastPrice : snapshot.refPrice;
+    const estimate = this.estimator.snapshot(snapshot.range, snapshot.fetchedAt, price);
+    return compareSources(snapshot, estimate, price, this.config.evaluation.cluster);
   }
 
   /**
