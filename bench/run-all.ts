@@ -14,7 +14,9 @@ const BENCHES: { name: string; file: string; needsPostgres?: boolean }[] = [
   { name: 'signal latency (completing frame → Signal, 25k frames/s)', file: 'signal-latency.js' },
   { name: 'ranker and estimator cost', file: 'ranker.js' },
   { name: 'ws client: raw ws vs bybit-api WebsocketClient', file: 'ws-client-overhead.js' },
-  { name: 'db writer vs raw COPY; sustained engine rows', file: 'writer.js', needsPostgres: true },
+  { name: 'bybit order ack (venue place → ack vs bare signed request, local exchange)', file: 'bybit-order-ack.js' },
+  { name: 'db writer vs raw COPY (hypertables and plain tables); sustained engine rows', file: 'writer.js', needsPostgres: true },
+  { name: 'default store memory (engine + embedded PGlite, 502 simulated coins, 1 h; vs PostgreSQL)', file: 'store-memory.js' },
 ];
 
 async function postgresUp(): Promise<boolean> {

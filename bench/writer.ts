@@ -17,7 +17,8 @@ import { TABLES, TABLE_NAMES } from '../src/sinks/db/tables.js';
 /**
  * Writer benchmarks, reported as ratios against a baseline measured in the same run:
  * 1. throughput: the BatchWriter (encode + COPY to staging + INSERT … ON CONFLICT, per-table batches) vs a
- *    raw COPY of the same rows straight into the tables (encode + one COPY per table, no idempotency);
+ *    raw COPY of the same rows straight into the tables (encode + one COPY per table, no idempotency), into
+ *    TimescaleDB hypertables when the server has the extension and into plain tables (TIMESCALEDB=off);
  * 2. sustained: simulated engine output for 500 symbols over 10 simulated minutes on a VirtualClock, as fast
  *    as the writer takes it: rows/s, p99 batch write time, peak RSS, peak spilled rows.
  * Uses a throwaway database on WHALESTACK_BENCH_PG_URL / DATABASE_URL / the local test server, else PGlite.
@@ -25,6 +26,8 @@ import { TABLES, TABLE_NAMES } from '../src/sinks/db/tables.js';
 
 const SERVER_URL = process.env.WHALESTACK_BENCH_PG_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 type AnyRow = { table: TableName; row: TableRows[TableName] };
+/** Rows carry recent times: into hypertables, old times would be dropped by the retention jobs mid-run. */
+const RECENT_MS = Math.floor(Date.now() / 3_600_000) * 3_600_000 - 6 * 3_600_000;
 
 function mixRows(count: number, tag: string): AnyRow[] {
   const out: AnyRow[] = [];
@@ -34,7 +37,7 @@ function mixRows(count: number, tag: string): AnyRow[] {
   for (let i = 0; i < count; i++) {
     const u = ((i * 2654435761) % 1_000_003) / 1_000_003;
     const table = (cumulative.find(([, c]) => u < c) ?? cumulative[cumulative.length - 1])?.[0] as TableName;
-    out.push({ table, row: sampleRow(table, i, { tag, levels: 100 }) });
+    out.push({ table, row: sampleRow(table, i, { tag, levels: 100, baseMs: RECENT_MS }) });
   }
   return out;
 }
@@ -124,7 +127,7 @@ function percentile(values: number[], p: number): number {
 /** 500 symbols, 10 simulated minutes of what the engine writes, pushed as fast as the writer absorbs it. */
 async function sustained(db: Database, symbols: number, minutes: number): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-bench-sustained-'));
-  const t0 = 1_750_000_000_000;
+  const t0 = RECENT_MS;
   const clock = new VirtualClock(t0);
   const durations: number[] = [];
   const writer = new BatchWriter({
@@ -181,47 +184,64 @@ async function sustained(db: Database, symbols: number, minutes: number): Promis
   };
 }
 
+/** Paired rounds of raw COPY vs the writer on one database; medians, and the median of the per-round ratio. */
+async function compare(db: Database, url: string | undefined, rows: readonly AnyRow[]): Promise<{ raw: number; writer: number; ratio: number; rounds: string }> {
+  // Warm-up (JIT, staging tables, caches), then alternate to spread machine noise over both contenders.
+  await rawCopy(db, url, rows.slice(0, 2_000));
+  await truncateAll(db);
+  await viaWriter(db, rows.slice(0, 2_000));
+  // Paired rounds, median of the per-round ratio: one slow round (autovacuum, a checkpoint) cannot decide it.
+  const rounds = 5;
+  const rawRates: number[] = [];
+  const writerRates: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    await truncateAll(db);
+    const rawMs = await rawCopy(db, url, rows);
+    await truncateAll(db);
+    const writerMs = await viaWriter(db, rows);
+    rawRates.push(rows.length / (rawMs / 1000));
+    writerRates.push(rows.length / (writerMs / 1000));
+    ratios.push(rawMs / writerMs);
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  return { raw: med(rawRates), writer: med(writerRates), ratio: med(ratios), rounds: ratios.map((r) => r.toFixed(2)).join(' ') };
+}
+
+/**
+ * On a server: the same rows into hypertables (TimescaleDB, when the server has it) and into plain tables
+ * (`TIMESCALEDB=off`), each as writer vs raw COPY; then the sustained engine mix on the hypertables.
+ */
 export async function benchWriter(): Promise<Record<string, number | string>> {
-  const { db, url, cleanup } = await openStore();
+  const main = await openStore();
+  const plain = main.url !== undefined ? await openStore() : undefined;
   try {
-    await migrate(db, {});
+    const report = await migrate(main.db, {});
     const rows = mixRows(Number(process.env.WHALESTACK_BENCH_WRITER_ROWS ?? 60_000), 'M');
-    // Warm-up (JIT, staging tables, caches), then alternate to spread machine noise over both contenders.
-    await rawCopy(db, url, rows.slice(0, 2_000));
-    await truncateAll(db);
-    await viaWriter(db, rows.slice(0, 2_000));
-    // Paired rounds, median of the per-round ratio: one slow round (autovacuum, a checkpoint) cannot decide it.
-    const rounds = 5;
-    const rawRates: number[] = [];
-    const writerRates: number[] = [];
-    const ratios: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      await truncateAll(db);
-      const rawMs = await rawCopy(db, url, rows);
-      await truncateAll(db);
-      const writerMs = await viaWriter(db, rows);
-      rawRates.push(rows.length / (rawMs / 1000));
-      writerRates.push(rows.length / (writerMs / 1000));
-      ratios.push(rawMs / writerMs);
+    const out: Record<string, number | string> = { store: main.db.kind, mix_rows: rows.length };
+    const label = report.timescaledb.available ? 'hypertables' : 'tables';
+    out.timescaledb = report.timescaledb.available ? (report.timescaledb.version ?? 'yes') : `no (${report.timescaledb.reason ?? ''})`;
+    const ts = await compare(main.db, main.url, rows);
+    out[`${label}_raw_copy_rows_per_s`] = Math.round(ts.raw);
+    out[`${label}_writer_rows_per_s`] = Math.round(ts.writer);
+    out[`${label}_writer_vs_raw_copy`] = Number(ts.ratio.toFixed(3));
+    out[`${label}_writer_vs_raw_copy_rounds`] = ts.rounds;
+    if (plain !== undefined && report.timescaledb.available) {
+      await migrate(plain.db, { timescaledb: 'off' });
+      const pl = await compare(plain.db, plain.url, rows);
+      out.plain_raw_copy_rows_per_s = Math.round(pl.raw);
+      out.plain_writer_rows_per_s = Math.round(pl.writer);
+      out.plain_writer_vs_raw_copy = Number(pl.ratio.toFixed(3));
+      out.plain_writer_vs_raw_copy_rounds = pl.rounds;
+      out.hypertable_vs_plain_raw_copy = Number((ts.raw / pl.raw).toFixed(3));
+      out.hypertable_vs_plain_writer = Number((ts.writer / pl.writer).toFixed(3));
     }
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-    const rawRowsPerS = med(rawRates);
-    const writerRowsPerS = med(writerRates);
-    await truncateAll(db);
-    const sus = await sustained(db, 500, 10);
-    return {
-      store: db.kind,
-      mix_rows: rows.length,
-      raw_copy_rows_per_s: Math.round(rawRowsPerS),
-      writer_rows_per_s: Math.round(writerRowsPerS),
-      writer_vs_raw_copy: Number(med(ratios).toFixed(3)),
-      writer_vs_raw_copy_rounds: ratios.map((r) => r.toFixed(2)).join(' '),
-      sustained_symbols: 500,
-      sustained_sim_minutes: 10,
-      ...sus,
-    };
+    await truncateAll(main.db);
+    const sus = await sustained(main.db, 500, 10);
+    return { ...out, sustained_symbols: 500, sustained_sim_minutes: 10, ...sus };
   } finally {
-    await cleanup();
+    await plain?.cleanup();
+    await main.cleanup();
   }
 }
 

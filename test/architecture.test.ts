@@ -38,6 +38,8 @@ const ALLOWED: Record<string, (t: string) => boolean> = {
   sinks: (t) => t === 'core' || t === 'sinks' || t.startsWith('external:'),
   // The engine composes the pure decoder (streams) with the actors; it does no I/O of its own.
   engine: (t) => t === 'core' || t === 'actors' || t === 'engine' || t === 'streams',
+  // A venue session (REST orders, private stream, reconciliation) shares keys, clock offset and rate-limit state.
+  venues: (t) => t === 'core' || t === 'venues' || t.startsWith('external:'),
 };
 
 describe('layering: imports point inward only', () => {

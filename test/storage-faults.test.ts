@@ -9,8 +9,8 @@ import { migrate } from '../src/sinks/db/migrator.js';
 import type { TableName } from '../src/sinks/db/row-types.js';
 import { rowKey, sampleRow, storedRowKey } from '../src/sinks/db/sample-rows.js';
 import { TABLES } from '../src/sinks/db/tables.js';
-import { pgAvailable } from './support/services.js';
-import { createTestDatabase, wallClock, type TestDatabase } from './support/storage-db.js';
+import { STORAGE_MODES, pgAvailable } from './support/services.js';
+import { createTestDatabase, recentBaseMs, wallClock, type TestDatabase } from './support/storage-db.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 const TABLES_UNDER_TEST: readonly TableName[] = ['market_bars_1m', 'liquidations', 'liquidation_data_raw', 'signals', 'agent_logs'];
@@ -19,11 +19,12 @@ const TABLES_UNDER_TEST: readonly TableName[] = ['market_bars_1m', 'liquidations
 class Producer {
   readonly produced = new Map<TableName, string[]>();
   private i = 0;
+  private readonly baseMs = recentBaseMs();
   constructor(private readonly writer: () => BatchWriter, private readonly tag: string) {}
   produce(n: number): void {
     for (let k = 0; k < n; k++, this.i++) {
       const table = TABLES_UNDER_TEST[this.i % TABLES_UNDER_TEST.length] as TableName;
-      const row = sampleRow(table, this.i, { tag: this.tag, levels: 30 });
+      const row = sampleRow(table, this.i, { tag: this.tag, levels: 30, baseMs: this.baseMs });
       this.writer().enqueue(table, row);
       const keys = this.produced.get(table) ?? [];
       keys.push(rowKey(table, row));
@@ -49,7 +50,7 @@ async function expectExactlyOnce(client: pg.Client, producer: Producer, tag: str
   }
 }
 
-describe.runIf(pgAvailable)('writer faults against real PostgreSQL', () => {
+describe.runIf(pgAvailable).each(STORAGE_MODES)('writer faults against real PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
   let admin: pg.Client;
   const dirs: string[] = [];
@@ -61,7 +62,7 @@ describe.runIf(pgAvailable)('writer faults against real PostgreSQL', () => {
   beforeAll(async () => {
     tdb = await createTestDatabase();
     const db = new PgDatabase({ connectionString: tdb.url });
-    await migrate(db, {});
+    await migrate(db, { timescaledb: mode.timescaledb });
     await db.close();
     admin = new pg.Client({ connectionString: tdb.url });
     await admin.connect();

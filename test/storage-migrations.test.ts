@@ -14,7 +14,7 @@ import {
 } from '../src/sinks/db/migrator.js';
 import { splitSqlStatements } from '../src/sinks/db/sql-script.js';
 import { TABLES, TABLE_NAMES, type ColumnType } from '../src/sinks/db/tables.js';
-import { pgAvailable } from './support/services.js';
+import { STORAGE_MODES, pgAvailable } from './support/services.js';
 import { createTestDatabase, type TestDatabase } from './support/storage-db.js';
 
 const UDT: Record<ColumnType, string> = {
@@ -48,7 +48,17 @@ async function expectCatalogMatchesSpecs(db: Database): Promise<void> {
   }
 }
 
-describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
+const TS_FILES = [
+  '002_timescale_hypertables.sql',
+  '003_timescale_compression_retention.sql',
+  '004_timescale_bars_hourly.sql',
+  '005_timescale_compression_segments.sql',
+];
+
+/** Plain (non-TimescaleDB) migrations after 001, applied on every server. */
+const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql'];
+
+describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
   let db: PgDatabase;
   beforeAll(async () => {
@@ -60,30 +70,42 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
     await tdb?.drop();
   });
 
-  it('migrates from empty, skips TimescaleDB features with a log line each, and is a no-op the second time', async () => {
+  it('migrates from empty (concurrently), logs each TimescaleDB feature as enabled or skipped, and is a no-op the second time', async () => {
     const { lines, log } = collectLog();
-    const [first, concurrent] = await Promise.all([migrate(db, { log }), migrate(db, {})]);
-    expect(first.timescaledb.available).toBe(false);
-    expect([...first.applied, ...concurrent.applied]).toEqual(['001_core_tables.sql', '005_coin_thresholds_and_typical_sizes.sql']);
-    expect(first.skipped).toHaveLength(3);
-    expect(concurrent.skipped).toHaveLength(3);
-    const skippedLines = lines.filter((l) => l.startsWith('timescaledb feature skipped'));
-    expect(skippedLines).toHaveLength(3);
-    expect(skippedLines.some((l) => l.includes('hypertables'))).toBe(true);
-    expect(skippedLines.some((l) => l.includes('compression after 7 days'))).toBe(true);
-    expect(skippedLines.some((l) => l.includes('continuous aggregate market_bars_1h'))).toBe(true);
-    expect(lines.some((l) => l.startsWith('timescaledb not available'))).toBe(true);
+    const opts = { timescaledb: mode.timescaledb };
+    const [first, concurrent] = await Promise.all([migrate(db, { log, ...opts }), migrate(db, opts)]);
+    const withTs = mode.name === 'timescaledb';
+    expect(first.timescaledb.available).toBe(withTs);
+    expect([...first.applied, ...concurrent.applied].sort()).toEqual(withTs ? ['001_core_tables.sql', ...TS_FILES, ...PLAIN_LATER] : ['001_core_tables.sql', ...PLAIN_LATER]);
+    const featureLines = lines.filter((l) => l.startsWith(withTs ? 'timescaledb feature enabled' : 'timescaledb feature skipped'));
+    if (withTs) {
+      expect(first.skipped).toEqual([]);
+      expect(concurrent.skipped).toEqual([]);
+      expect(lines.some((l) => l.startsWith('timescaledb 2.') && l.endsWith('enabling its features'))).toBe(true);
+    } else {
+      expect(first.skipped).toEqual(TS_FILES);
+      expect(concurrent.skipped).toEqual(TS_FILES);
+      expect(lines.some((l) => l.startsWith('timescaledb not available (TIMESCALEDB=off)'))).toBe(true);
+      // off means off: the extension was not even created in this database.
+      const ext = await db.query(`SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'`);
+      expect(ext.rows).toHaveLength(0);
+    }
+    // Whoever took the advisory lock first did the work and logged it; the other found nothing to do.
+    if (first.applied.length > 0) {
+      expect(featureLines).toHaveLength(TS_FILES.length);
+      expect(featureLines.some((l) => l.includes('hypertables'))).toBe(true);
+      expect(featureLines.some((l) => l.includes('compression after 7 days'))).toBe(true);
+      expect(featureLines.some((l) => l.includes('continuous aggregate market_bars_1h'))).toBe(true);
+    }
     await expectCatalogMatchesSpecs(db);
-    const again = await migrate(db, {});
+    const again = await migrate(db, opts);
     expect(again.applied).toEqual([]);
-    expect(again.skipped).toHaveLength(3);
+    expect(again.skipped).toEqual(withTs ? [] : TS_FILES);
     const recorded = await db.query<{ name: string; status: string }>('SELECT name, status FROM schema_migrations ORDER BY name');
     expect(recorded.rows).toEqual([
       { name: '001_core_tables.sql', status: 'applied' },
-      { name: '002_timescale_hypertables.sql', status: 'skipped' },
-      { name: '003_timescale_compression_retention.sql', status: 'skipped' },
-      { name: '004_timescale_bars_hourly.sql', status: 'skipped' },
-      { name: '005_coin_thresholds_and_typical_sizes.sql', status: 'applied' },
+      ...TS_FILES.map((name) => ({ name, status: withTs ? 'applied' : 'skipped' })),
+      ...PLAIN_LATER.map((name) => ({ name, status: 'applied' })),
     ]);
   });
 
@@ -121,12 +143,16 @@ describe('migrations on PGlite', () => {
       const { lines, log } = collectLog();
       const db = await PgliteDatabase.open(dir);
       const report = await migrate(db, { log });
-      expect(report.applied).toEqual(['001_core_tables.sql', '005_coin_thresholds_and_typical_sizes.sql']);
-      expect(report.skipped).toEqual(['002_timescale_hypertables.sql', '003_timescale_compression_retention.sql', '004_timescale_bars_hourly.sql']);
-      expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(3);
+      expect(report.applied).toEqual(['001_core_tables.sql', ...PLAIN_LATER]);
+      expect(report.skipped).toEqual(TS_FILES);
+      expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(TS_FILES.length);
       await expectCatalogMatchesSpecs(db);
+      // Bounded memory: 16 MB of shared_buffers instead of PGlite's 128 MB (resident for the daemon's life).
+      const sb = await db.query<{ shared_buffers: string }>('SHOW shared_buffers');
+      expect(sb.rows[0]?.shared_buffers).toBe('16MB');
       await db.close();
-      const reopened = await PgliteDatabase.open(dir);
+      const reopened = await PgliteDatabase.open(dir, { sharedBuffersMb: 8 });
+      expect((await reopened.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]?.shared_buffers).toBe('8MB');
       const again = await migrate(reopened, {});
       expect(again.applied).toEqual([]);
       await reopened.close();

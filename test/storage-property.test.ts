@@ -9,8 +9,8 @@ import { migrate } from '../src/sinks/db/migrator.js';
 import type { TableName } from '../src/sinks/db/row-types.js';
 import { rowKey, sampleRow, storedRowKey } from '../src/sinks/db/sample-rows.js';
 import { TABLES } from '../src/sinks/db/tables.js';
-import { pgAvailable } from './support/services.js';
-import { createTestDatabase, wallClock, type TestDatabase } from './support/storage-db.js';
+import { STORAGE_MODES, pgAvailable } from './support/services.js';
+import { createTestDatabase, recentBaseMs, wallClock, type TestDatabase } from './support/storage-db.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
 type Event =
@@ -32,7 +32,7 @@ const eventArb: fc.Arbitrary<Event> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
 );
 
-describe.runIf(pgAvailable)('property: produced set == stored set under any produce/flush/fail/recover sequence', () => {
+describe.runIf(pgAvailable).each(STORAGE_MODES)('property on $name: produced set == stored set under any produce/flush/fail/recover sequence', (mode) => {
   let tdb: TestDatabase;
   let direct: PgDatabase;
   let proxy: TcpProxy;
@@ -40,7 +40,7 @@ describe.runIf(pgAvailable)('property: produced set == stored set under any prod
   beforeAll(async () => {
     tdb = await createTestDatabase();
     direct = new PgDatabase({ connectionString: tdb.url });
-    await migrate(direct, {});
+    await migrate(direct, { timescaledb: mode.timescaledb });
     proxy = new TcpProxy({ host: '127.0.0.1', port: Number(new URL(tdb.url).port || 5432) });
     await proxy.start();
   });
@@ -55,6 +55,7 @@ describe.runIf(pgAvailable)('property: produced set == stored set under any prod
     const seed = Number(process.env.WHALESTACK_PROPERTY_SEED ?? 20_240_611);
     console.log(`storage property seed=${seed}`);
     let run = 0;
+    const baseMs = recentBaseMs();
     await fc.assert(
       fc.asyncProperty(
         fc.array(eventArb, { minLength: 1, maxLength: 25 }),
@@ -77,7 +78,7 @@ describe.runIf(pgAvailable)('property: produced set == stored set under any prod
             for (const e of events) {
               if (e.kind === 'produce') {
                 for (let k = 0; k < e.n; k++, i++) {
-                  const row = sampleRow(e.table, i, { tag });
+                  const row = sampleRow(e.table, i, { tag, baseMs });
                   writer.enqueue(e.table, row);
                   const set = produced.get(e.table) ?? new Set<string>();
                   set.add(rowKey(e.table, row));

@@ -11,8 +11,11 @@ import type { MarketBarRow, TableName, TradeRow } from '../src/sinks/db/row-type
 import { rowKey, sampleRow, storedRowKey } from '../src/sinks/db/sample-rows.js';
 import { TABLE_NAMES, TABLES } from '../src/sinks/db/tables.js';
 import { WriterMetrics } from '../src/sinks/db/writer-metrics.js';
-import { pgAvailable } from './support/services.js';
-import { createTestDatabase, type TestDatabase } from './support/storage-db.js';
+import { STORAGE_MODES, pgAvailable } from './support/services.js';
+import { createTestDatabase, recentBaseMs, type TestDatabase } from './support/storage-db.js';
+
+/** Recent times: TimescaleDB retention never drops test rows mid-test (see recentBaseMs). */
+const BASE_MS = recentBaseMs();
 
 async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -37,7 +40,7 @@ async function writesEveryTable(db: Database): Promise<void> {
   for (const t of TABLE_NAMES) {
     const keys: string[] = [];
     for (let i = 0; i < 23; i++) {
-      const row = sampleRow(t, i, { tag: 'W', levels: 20 });
+      const row = sampleRow(t, i, { tag: 'W', levels: 20, baseMs: BASE_MS });
       writer.enqueue(t, row);
       keys.push(rowKey(t, row));
     }
@@ -48,7 +51,7 @@ async function writesEveryTable(db: Database): Promise<void> {
   const snap = await db.query<{ level_prices: number[]; level_sides: string[]; ts: Date }>(
     `SELECT level_prices, level_sides, fetched_at AS ts FROM liquidation_data_raw ORDER BY fetched_at LIMIT 1`,
   );
-  const expected = sampleRow('liquidation_data_raw', 0, { tag: 'W', levels: 20 });
+  const expected = sampleRow('liquidation_data_raw', 0, { tag: 'W', levels: 20, baseMs: BASE_MS });
   expect(snap.rows[0]?.level_prices).toEqual(expected.levelPrices);
   expect(snap.rows[0]?.level_sides).toEqual(expected.levelSides);
   expect(snap.rows[0]?.ts.getTime()).toBe(expected.fetchedAtMs);
@@ -57,13 +60,14 @@ async function writesEveryTable(db: Database): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
-describe.runIf(pgAvailable)('BatchWriter on PostgreSQL', () => {
+describe.runIf(pgAvailable).each(STORAGE_MODES)('BatchWriter on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
   let db: PgDatabase;
   beforeAll(async () => {
     tdb = await createTestDatabase();
     db = new PgDatabase({ connectionString: tdb.url });
-    await migrate(db, {});
+    const report = await migrate(db, { timescaledb: mode.timescaledb });
+    expect(report.timescaledb.available).toBe(mode.name === 'timescaledb');
   });
   afterAll(async () => {
     await db?.close();
@@ -80,7 +84,7 @@ describe.runIf(pgAvailable)('BatchWriter on PostgreSQL', () => {
     const writer = new BatchWriter({ db, clock, journalDir: dir, maxBatchRows: 10, flushIntervalMs: 500 });
     const count = async (): Promise<number> =>
       (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM fast_price_movers WHERE symbol LIKE 'F%'`)).rows[0]?.n ?? -1;
-    for (let i = 0; i < 13; i++) writer.enqueue('fast_price_movers', sampleRow('fast_price_movers', i, { tag: 'F' }));
+    for (let i = 0; i < 13; i++) writer.enqueue('fast_price_movers', sampleRow('fast_price_movers', i, { tag: 'F', baseMs: BASE_MS }));
     await waitFor(async () => (await count()) === 10);
     await new Promise((r) => setTimeout(r, 50));
     expect(await count()).toBe(10);
@@ -96,8 +100,8 @@ describe.runIf(pgAvailable)('BatchWriter on PostgreSQL', () => {
   it('never duplicates a re-sent row and keeps the newest version of state rows', async () => {
     const dir = tmpDir();
     const writer = new BatchWriter({ db, clock: new VirtualClock(0), journalDir: dir });
-    const bar = sampleRow('market_bars_1m', 1, { tag: 'D' });
-    const open: TradeRow = sampleRow('trades', 1, { tag: 'D' });
+    const bar = sampleRow('market_bars_1m', 1, { tag: 'D', baseMs: BASE_MS });
+    const open: TradeRow = sampleRow('trades', 1, { tag: 'D', baseMs: BASE_MS });
     const closed: TradeRow = { ...open, status: 'closed', exitPrice: open.entryPrice * 1.05, pnlPct: 5, pnlUsd: 50, closedAtMs: open.openedAtMs + 60_000, updatedAtMs: open.updatedAtMs + 60_000 };
     writer.enqueue('market_bars_1m', bar);
     writer.enqueue('market_bars_1m', bar);
@@ -119,8 +123,8 @@ describe.runIf(pgAvailable)('BatchWriter on PostgreSQL', () => {
     const registry = new Registry();
     const metrics = new WriterMetrics(registry);
     const writer = new BatchWriter({ db, clock: new VirtualClock(0), journalDir: dir, metrics, maxBatchRows: 1000 });
-    const good = Array.from({ length: 40 }, (_, i) => sampleRow('market_bars_1m', i, { tag: 'Q' }));
-    const base = sampleRow('market_bars_1m', 100, { tag: 'Q' });
+    const good = Array.from({ length: 40 }, (_, i) => sampleRow('market_bars_1m', i, { tag: 'Q', baseMs: BASE_MS }));
+    const base = sampleRow('market_bars_1m', 100, { tag: 'Q', baseMs: BASE_MS });
     const bad: Array<[string, MarketBarRow]> = [
       ['open: non-finite number NaN', { ...base, tsMs: base.tsMs + 1, open: Number.NaN }],
       ['high: non-finite number Infinity', { ...base, tsMs: base.tsMs + 2, high: Number.POSITIVE_INFINITY }],

@@ -81,6 +81,8 @@ interface Cell<S, M, O> {
   readonly mailbox: Mailbox<M>;
   readonly ctx: ActorContext<O>;
   state: S;
+  /** True when `init` threw at spawn: the next message runs `init` inside the handler, under supervision. */
+  needsInit: boolean;
   restarts: number;
   faultTimes: number[];
   stopped: boolean;
@@ -130,19 +132,28 @@ export class ActorSystem<O> {
       behavior,
       mailbox: new Mailbox<M>(behavior.mailboxCapacity ?? 1024, behavior.conflation),
       ctx,
-      state: behavior.init(id),
+      state: undefined as S,
+      needsInit: true,
       restarts: 0,
       faultTimes: [],
       stopped: false,
       scheduled: false,
     };
+    // A model that cannot be built (a bad estimator setting, say) must fault this actor on its first message,
+    // under supervision, rather than throw out of `spawn` into the decoder and the process.
+    try {
+      cell.state = behavior.init(id);
+      cell.needsInit = false;
+    } catch {
+      // Re-run, and counted, by `handle`.
+    }
     this.cells.set(id, cell);
     return {
       id,
       tell(msg: M) {
         system.deliver(cell, msg);
       },
-      peek: () => (cell.stopped ? undefined : cell.state),
+      peek: () => (cell.stopped || cell.needsInit ? undefined : cell.state),
       stats: () => this.statsOf(cell),
     };
   }
@@ -239,6 +250,10 @@ export class ActorSystem<O> {
   /** Runs one message through its actor; a throw faults the actor, never the caller. */
   private handle<S, M>(cell: Cell<S, M, O>, msg: M): void {
     try {
+      if (cell.needsInit) {
+        cell.state = cell.behavior.init(cell.id);
+        cell.needsInit = false;
+      }
       cell.state = cell.behavior.receive(cell.state, msg, cell.ctx);
     } catch (err) {
       cell.mailbox.markProcessed();

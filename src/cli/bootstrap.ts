@@ -1,6 +1,7 @@
 import { RestClientV5 } from 'bybit-api';
 import type { Clock } from '../core/clock.js';
 import { HistoryRecorder, type HistoryStep } from '../core/coin-liquidity.js';
+import { LogSummary } from '../sinks/log-summary.js';
 import type { Logger } from '../sinks/logger.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
 import { bootstrapAll } from '../streams/estimator-bootstrap.js';
@@ -72,9 +73,16 @@ export class EstimatorBootstrapper {
       this.tape?.write({ t: this.clock.now(), s: HISTORY_TAPE_SOURCE, k: 'history', d: JSON.stringify(record) });
       this.engine.history(symbol, recorder.steps);
     }
-    for (const e of result.errors) this.log.warn({ symbol: e.symbol, reason: e.reason, err: e.message }, 'estimator bootstrap failed for a symbol; it runs on live data only');
+    // One line per symbol would be hundreds when a history route is missing: the first few, then counts by reason.
+    const failures = new LogSummary(this.log, 'estimator bootstrap failures', { firstLines: 5 });
+    const byReason: Record<string, number> = {};
+    for (const e of result.errors) {
+      byReason[e.reason] = (byReason[e.reason] ?? 0) + 1;
+      failures.line({ symbol: e.symbol, reason: e.reason, err: e.message }, 'estimator bootstrap failed for a symbol; it runs on live data only');
+    }
+    failures.flush();
     this.log.info(
-      { ok: result.estimators.size, failed: result.errors.length, notStarted: result.notStarted.length, seconds: (this.clock.now() - started) / 1000, stopped: result.stoppedReason },
+      { ok: result.estimators.size, failed: result.errors.length, failedByReason: byReason, notStarted: result.notStarted.length, seconds: (this.clock.now() - started) / 1000, stopped: result.stoppedReason },
       'estimator bootstrap finished',
     );
   }

@@ -3,9 +3,11 @@ import type { CoinEvaluated } from '../actors/messages.js';
 import type { SourceDistance } from '../core/source-distance.js';
 import type { Clock } from '../core/clock.js';
 import { registerStatsGauges } from '../sinks/metrics.js';
-import type { Logger } from '../sinks/logger.js';
+import { redactUrl, type Logger } from '../sinks/logger.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
-import { CoinGlassClient } from '../streams/coinglass-client.js';
+import { LogSummary } from '../sinks/log-summary.js';
+import type { OutageLog } from '../sinks/outage-log.js';
+import { CoinGlassClient, CoinGlassError } from '../streams/coinglass-client.js';
 import { CoinGlassScheduler } from '../streams/coinglass-scheduler.js';
 import { COINGLASS_HEATMAP_RANGES, type CoinGlassHeatmapRange, type CoinMarket } from '../streams/coinglass-schemas.js';
 import { PreTradeRefresher, type PreTradeOutcome } from '../streams/pre-trade-refresh.js';
@@ -57,13 +59,14 @@ export interface CoinGlassFeed {
  * reply is written to the tape (`s: coinglass, k: http`, URL without the key) so a replay reproduces the same
  * snapshots at the same instants. Without COINGLASS_API_KEY it is off and the own estimate stands alone.
  */
-export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine: Engine, tape: TapeWriter | undefined): CoinGlassFeed | undefined {
+export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine: Engine, tape: TapeWriter | undefined, outages?: OutageLog): CoinGlassFeed | undefined {
   const apiKey = config.coinglassApiKey;
   if (apiKey === undefined) {
     log.info('CoinGlass off (no COINGLASS_API_KEY): liquidation levels come from the own estimate only');
     return undefined;
   }
   let scheduler: CoinGlassScheduler | undefined;
+  const refreshFailures = new LogSummary(log, 'CoinGlass refresh failures', { firstLines: 5, windowMs: config.outageReminderMs, now: () => clock.now() });
   // Reply bodies wait here (by pair and range) until their snapshot is handed to the engine.
   const bodies = new Map<string, { readonly url: string; readonly body: string }>();
   const client = new CoinGlassClient({
@@ -88,7 +91,15 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     planRequestsPerMinute: config.coinglassPlanRequestsPerMin,
     random: Math.random,
     fetchHeatmap: async (coin, range) => {
-      const heatmap = await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range });
+      let heatmap;
+      try {
+        heatmap = await client.pairHeatmap({ exchange: 'Bybit', pair: coin, range });
+      } catch (err) {
+        // Network, timeout and 5xx mean CoinGlass is unreachable: one outage, not one warning per coin and range.
+        if (err instanceof CoinGlassError && isOutage(err)) outages?.failure(COINGLASS_SOURCE, err.message);
+        throw err;
+      }
+      if (outages?.isDown(COINGLASS_SOURCE)) outages.up(COINGLASS_SOURCE);
       // Tape and engine get the snapshot at one instant, stamped with it: a replay hands it over at exactly the
       // same point in the stream (and a tape never sees time go backwards).
       const t = clock.now();
@@ -99,10 +110,13 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
       engine.heatmap(snapshot);
       return snapshot;
     },
-    onError: (err, coin, range, lane) => log.warn({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
+    onError: (err, coin, range, lane) => refreshFailures.line({ coin, range, lane, err: err.message }, 'CoinGlass refresh failed'),
   });
   scheduler.start();
-  log.info({ url: config.coinglassUrl, ranges: COINGLASS_RANGES, plan: config.coinglassPlan, requestsPerMin: config.coinglassPlanRequestsPerMin }, 'CoinGlass heatmaps on');
+  log.info(
+    { url: redactUrl(config.coinglassUrl), ranges: COINGLASS_RANGES, plan: config.coinglassPlan, requestsPerMin: config.coinglassPlanRequestsPerMin },
+    'CoinGlass heatmaps on',
+  );
   const sched = scheduler;
   const refresher = new PreTradeRefresher({ clock, scheduler: sched });
   let universe: readonly string[] = [];
@@ -178,9 +192,17 @@ export function startCoinGlass(config: Config, log: Logger, clock: Clock, engine
     },
     stop: () => {
       if (marketTimer !== undefined) clearInterval(marketTimer);
+      refreshFailures.flush();
       sched.stop();
     },
   };
+}
+
+/** Source name of CoinGlass in outage logs. */
+export const COINGLASS_SOURCE = 'coinglass';
+
+function isOutage(err: CoinGlassError): boolean {
+  return err.kind === 'network' || err.kind === 'timeout' || (err.kind === 'http' && (err.details.httpStatus ?? 0) >= 500);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { validateInterval } from '../sinks/db/migrator.js';
+import { redactUrlsIn } from '../sinks/logger.js';
 import { TRIGGER_PRESETS } from '../core/trigger.js';
 
 /**
@@ -8,8 +9,18 @@ import { TRIGGER_PRESETS } from '../core/trigger.js';
  * `--config`). The file uses the same names as the environment; the environment wins. Secrets are accepted
  * from the environment only. Every bad value is reported on its own line before anything touches the network.
  */
-const int = (min: number, max: number) => z.coerce.number().int(`must be an integer`).min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`);
-const positive = z.coerce.number().positive('must be a positive number').refine(Number.isFinite, 'must be finite');
+/** Plain decimal notation only: `1e3`, `0x10`, ` 5`, `Infinity` and `` are refused rather than coerced. */
+export const PLAIN_NUMBER_RE = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
+const plain = (inner: z.ZodNumber) =>
+  z.preprocess((v, ctx) => {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string' && PLAIN_NUMBER_RE.test(v)) return Number(v);
+    ctx.addIssue({ code: 'custom', input: v, message: 'must be a plain decimal number like 42 or 0.5 (no exponent, hex, "+", spaces or empty value)' });
+    return z.NEVER;
+  }, inner);
+const int = (min: number, max: number) => plain(z.number().int(`must be an integer`).min(min, `must be ≥ ${min}`).max(max, `must be ≤ ${max}`));
+/** A finite number in (min, max]; `min` exclusive because zero thresholds would fire on every tick. */
+const above = (min: number, max: number) => plain(z.number().gt(min, `must be > ${min}`).lte(max, `must be ≤ ${max}`));
 const url = (protocols: string[]) =>
   z.string().refine((s) => {
     try {
@@ -27,17 +38,41 @@ const pgInterval = z.string().refine((v) => {
     return false;
   }
 }, "must be a PostgreSQL interval like '7 days' or '12 hours'");
-/** `key:number,key:number` lists, e.g. `7d:1,14d:1,30d:1` or `BTC:100000000`. */
-const pairList = (keyRe: RegExp, what: string) =>
-  z
-    .string()
-    .refine(
-      (s) => s === '' || s.split(',').every((item) => {
-        const [k, v, ...rest] = item.split(':');
-        return rest.length === 0 && k !== undefined && keyRe.test(k) && v !== undefined && Number.isFinite(Number(v)) && Number(v) >= 0;
-      }),
-      `must be a comma-separated list of ${what}:number (number ≥ 0)`,
-    );
+/**
+ * `key:number,key:number` lists, e.g. `7d:1,14d:1,30d:1` or `BTC:100000000`: plain decimal values in
+ * (`min`, `max`], no key twice (after `canon`, so `14d` and `2w` collide).
+ */
+const pairList = (keyRe: RegExp, what: string, range: { min: number; minInclusive?: boolean; max: number }, canon: (k: string) => string = (k) => k) =>
+  z.string().superRefine((s, ctx) => {
+    if (s === '') return;
+    const seen = new Set<string>();
+    for (const item of s.split(',')) {
+      const [k, v, ...rest] = item.split(':');
+      if (rest.length > 0 || k === undefined || !keyRe.test(k) || v === undefined || !PLAIN_NUMBER_RE.test(v)) {
+        ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of ${what}:number with plain decimal numbers (bad item '${item}')` });
+        return;
+      }
+      const n = Number(v);
+      if (!((range.minInclusive ? n >= range.min : n > range.min) && n <= range.max)) {
+        ctx.addIssue({ code: 'custom', message: `${what} ${k}: value must be ${range.minInclusive ? '≥' : '>'} ${range.min} and ≤ ${range.max} (got ${v})` });
+        return;
+      }
+      if (seen.has(canon(k))) {
+        ctx.addIssue({ code: 'custom', message: `${what} ${k} is given twice` });
+        return;
+      }
+      seen.add(canon(k));
+    }
+  });
+
+/**
+ * Bybit's highest leverage on any linear perpetual (200×). The estimator also needs `1 / leverage` above its
+ * maintenance margin rate (0.5 %), so a tier must be below 200× for its liquidation price to differ from the entry.
+ */
+export const MAX_EXCHANGE_LEVERAGE = 200;
+/** Cluster-threshold overrides outside [$1k, $1T] are typos (a missing or extra group of zeros), not intent. */
+const MIN_THRESHOLD_USD = 1_000;
+const MAX_THRESHOLD_USD = 1e12;
 
 /**
  * CoinGlass's published request limits per plan (requests per minute; reference/coinglass-v4.md). Enterprise is
@@ -65,37 +100,47 @@ export const CONFIG_SCHEMA = z.object({
   WS_PING_INTERVAL_MS: int(1000, 60_000).default(20_000),
   WS_PONG_TIMEOUT_MS: int(500, 60_000).default(10_000),
   WS_STALE_AFTER_MS: int(1000, 3_600_000).default(60_000),
+  WS_MAX_FRAME_BYTES: int(65_536, 104_857_600).default(4_194_304),
+  EVENT_TIME_MAX_AHEAD_MS: int(0, 3_600_000).default(5_000),
+  EVENT_TIME_MAX_BEHIND_MS: int(1_000, 86_400_000).default(60_000),
+  READY_LIVE_TOPIC_SHARE: plain(z.number().gt(0, 'must be > 0').lte(1, 'must be ≤ 1')).default(0.9),
+  OUTAGE_REMINDER_MS: int(1000, 3_600_000).default(60_000),
+  INSTRUMENTS_MAX_DROP_FRACTION: plain(z.number().gt(0, 'must be > 0').lte(1, 'must be ≤ 1')).default(0.33),
+  INSTRUMENTS_SHRINK_CONFIRMATIONS: int(1, 100).default(3),
+  INSTRUMENTS_RETRY_MS: int(1000, 3_600_000).default(30_000),
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
   ESTIMATOR_BOOTSTRAP_DAYS: int(0, 30).default(7),
   BYBIT_REST_REQUESTS_PER_SEC: int(1, 100).default(20),
-  SPIKE_PRICE_1M_PCT: positive.default(2),
-  SPIKE_PRICE_5M_PCT: positive.default(5),
-  SPIKE_OI_15M_PCT: positive.default(3),
-  SPIKE_VOLUME_RATIO: positive.default(1.5),
+  SPIKE_PRICE_1M_PCT: above(0, 100).default(2),
+  SPIKE_PRICE_5M_PCT: above(0, 100).default(5),
+  SPIKE_OI_15M_PCT: above(0, 1000).default(3),
+  SPIKE_VOLUME_RATIO: above(1, 1000).default(1.5),
   SPIKE_COOLDOWN_MS: int(0, 86_400_000).default(300_000),
   RANK_INTERVAL_MS: int(10_000, 3_600_000).default(300_000),
   RANK_TOP_N: int(1, 1000).default(10),
   RANK_ARMED_K: int(0, 100).default(3),
-  SIGNAL_RANGE_WEIGHTS: pairList(/^(12h|24h|3d|7d|14d|2w|30d|90d|180d|1y)$/, 'range').default('7d:1,14d:1,30d:1'),
-  THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN').default(''),
+  SIGNAL_RANGE_WEIGHTS: pairList(/^(12h|24h|3d|7d|14d|2w|30d|90d|180d|1y)$/, 'range', { min: 0, max: 1000 }, (k) => (k === '2w' ? '14d' : k)).default('7d:1,14d:1,30d:1'),
+  THRESHOLD_OVERRIDES_USD: pairList(/^[A-Z0-9]+$/, 'COIN', { min: MIN_THRESHOLD_USD, minInclusive: true, max: MAX_THRESHOLD_USD }).default(''),
   THRESHOLD_LEARNED_MODE: z.enum(['max', 'replace']).default('max'),
-  SUCCESS_RATE_PRIOR: z.coerce.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]').default(0.5),
+  SUCCESS_RATE_PRIOR: plain(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).default(0.5),
   TRIGGER_COOLDOWN_MS: int(0, 86_400_000).default(900_000),
   TRIGGER_PRESET: z.enum(['blueprint', 'strict']).default('blueprint'),
-  TRIGGER_OI_15M_PCT: positive.optional(),
-  TRIGGER_VOLUME_RATIO: positive.optional(),
-  TRIGGER_PRICE_5M_PCT: positive.optional(),
-  IMBALANCE_LONG_ABOVE: z.coerce.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]').default(0.65),
-  IMBALANCE_SHORT_BELOW: z.coerce.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]').default(0.35),
+  TRIGGER_OI_15M_PCT: above(0, 100).optional(),
+  TRIGGER_VOLUME_RATIO: above(0, 100).optional(),
+  TRIGGER_PRICE_5M_PCT: above(0, 100).optional(),
+  IMBALANCE_LONG_ABOVE: plain(z.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]')).default(0.65),
+  IMBALANCE_SHORT_BELOW: plain(z.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]')).default(0.35),
   IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
   ESTIMATOR_MAX_COHORTS: int(16, 65_536).default(2048),
-  ESTIMATOR_LEVERAGE_TIERS: pairList(/^[0-9]+(\.[0-9]+)?$/, 'leverage').default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
+  ESTIMATOR_LEVERAGE_TIERS: pairList(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'leverage', { min: 0, max: 1 }, (k) => String(Number(k))).default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN: z.enum(['hobbyist', 'startup', 'standard', 'professional', 'enterprise']).default('professional'),
   COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 100_000).optional(),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
   DB_BATCH_ROWS: int(1, 100_000).default(2000),
   DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
   DB_MAX_BUFFERED_ROWS: int(100, 10_000_000).default(50_000),
+  TIMESCALEDB: z.enum(['auto', 'off']).default('auto'),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 1024).default(16),
   TIMESCALE_CHUNK_INTERVAL: pgInterval.default('1 day'),
   TIMESCALE_COMPRESS_AFTER: pgInterval.default('7 days'),
   TIMESCALE_RETENTION_SNAPSHOTS: pgInterval.default('90 days'),
@@ -103,6 +148,13 @@ export const CONFIG_SCHEMA = z.object({
   TIMESCALE_RETENTION_BARS: pgInterval.default('730 days'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
+  TRADING_MODE: z.enum(['paper', 'testnet', 'demo', 'live'], 'must be paper, testnet, demo or live').default('paper'),
+  LIVE_TRADING_CONFIRM: z.string().optional(),
+  BYBIT_PRIVATE_WS_URL: url(['ws:', 'wss:']).optional(),
+  BYBIT_RECV_WINDOW_MS: int(1000, 60_000).default(5000),
+  BYBIT_REQUEST_TIMEOUT_MS: int(500, 60_000).default(3000),
+  BYBIT_CANCEL_UNKNOWN_ORDERS: z.enum(['true', 'false'], 'must be true or false').default('false'),
+  BYBIT_EMERGENCY_STOP_PCT: plain(z.number().min(0.5, 'must be in [0.5, 50]').max(50, 'must be in [0.5, 50]')).default(5),
   BYBIT_API_KEY: optionalSecret,
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
@@ -110,6 +162,31 @@ export const CONFIG_SCHEMA = z.object({
 });
 
 export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
+/** Settings that must come from the environment even though they are not secrets: arming real-money trading. */
+const ENV_ONLY_KEYS: readonly string[] = ['LIVE_TRADING_CONFIRM', 'TRADING_MODE'];
+export const LIVE_TRADING_CONFIRMATION = 'I_ACCEPT_REAL_LOSSES';
+
+/** Bybit private endpoints per trading mode (reference §1.1, §3.0). Demo's public data is mainnet's. */
+export const BYBIT_PRIVATE_ENDPOINTS = {
+  testnet: { restUrl: 'https://api-testnet.bybit.com', wsUrl: 'wss://stream-testnet.bybit.com/v5/private' },
+  demo: { restUrl: 'https://api-demo.bybit.com', wsUrl: 'wss://stream-demo.bybit.com/v5/private' },
+  live: { restUrl: 'https://api.bybit.com', wsUrl: 'wss://stream.bybit.com/v5/private' },
+} as const;
+
+/** Where and how the daemon trades; `bybit` is undefined in paper mode. */
+export interface TradingConfig {
+  readonly mode: RawConfig['TRADING_MODE'];
+  readonly bybit:
+    | {
+        readonly restUrl: string;
+        readonly privateWsUrl: string;
+        readonly recvWindowMs: number;
+        readonly requestTimeoutMs: number;
+        readonly cancelUnknownOrders: boolean;
+        readonly emergencyStopPct: number;
+      }
+    | undefined;
+}
 export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)[];
 export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN'];
 
@@ -130,6 +207,15 @@ export interface Config {
   readonly wsPingIntervalMs: number;
   readonly wsPongTimeoutMs: number;
   readonly wsStaleAfterMs: number;
+  /** Largest WebSocket message accepted; a bigger one closes that connection (counted) and it reconnects. */
+  readonly wsMaxFrameBytes: number;
+  /** Event times outside this band around receipt time are refused by the decoder. */
+  readonly eventTimeBand: { readonly maxAheadMs: number; readonly maxBehindMs: number };
+  /** /readyz needs at least this share of subscribed ticker topics to have sent a frame within wsStaleAfterMs. */
+  readonly readyLiveTopicShare: number;
+  /** How often an ongoing outage (Bybit, CoinGlass) is logged again with its retry count. */
+  readonly outageReminderMs: number;
+  readonly instruments: { readonly maxDropFraction: number; readonly shrinkConfirmations: number; readonly retryMs: number };
   readonly windowHorizonSec: number;
   readonly estimatorBootstrapDays: number;
   readonly bybitRestRequestsPerSec: number;
@@ -153,6 +239,10 @@ export interface Config {
   readonly tapeRotateBytes: number;
   readonly tapeRotateMs: number;
   readonly db: { readonly batchRows: number; readonly flushIntervalMs: number; readonly maxBufferedRows: number };
+  /** `auto`: use TimescaleDB features when the server has the extension; `off`: plain PostgreSQL tables only. */
+  readonly timescaledb: 'auto' | 'off';
+  /** `shared_buffers` of the embedded PGlite store, MB (resident for the process's life: WASM memory never shrinks). */
+  readonly pgliteSharedBuffersMb: number;
   readonly timescale: {
     readonly chunkInterval: string;
     readonly compressAfter: string;
@@ -164,6 +254,7 @@ export interface Config {
   readonly bybitApiSecret: string | undefined;
   readonly coinglassApiKey: string | undefined;
   readonly telegramBotToken: string | undefined;
+  readonly trading: TradingConfig;
 }
 
 export class ConfigError extends Error {
@@ -185,6 +276,7 @@ function readFileLayer(path: string): Record<string, unknown> {
   for (const key of Object.keys(parsed)) {
     if (!(CONFIG_KEYS as string[]).includes(key)) problems.push(`config file ${path}: unknown setting ${key}`);
     if ((SECRET_KEYS as string[]).includes(key)) problems.push(`config file ${path}: ${key} is a secret and is read from the environment only`);
+    if (ENV_ONLY_KEYS.includes(key)) problems.push(`config file ${path}: ${key} arms real trading and is read from the environment only`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
@@ -196,20 +288,21 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
   const merged: Record<string, unknown> = { ...fileLayer };
   for (const key of CONFIG_KEYS) {
     const v = env[key];
-    if (v !== undefined && v !== '') merged[key] = v;
+    // An empty optional setting (a secret, DATABASE_URL, …) means unset, as docker-compose's `${X:-}` writes it;
+    // an empty setting with a default is a mistake (`HTTP_PORT=`), refused rather than silently defaulted.
+    if (v !== undefined && (v !== '' || !(CONFIG_SCHEMA.shape[key] instanceof z.ZodOptional))) merged[key] = v;
   }
+  const show = (key: string, issue: string) => {
+    const got = merged[key];
+    const shown = (SECRET_KEYS as string[]).includes(key) ? '' : got === undefined ? ' (missing)' : ` (got ${JSON.stringify(redactUrlsIn(String(got)))})`;
+    return `${key}: ${issue}${shown}`;
+  };
   const result = CONFIG_SCHEMA.safeParse(merged);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => {
-        const key = String(issue.path[0] ?? '?');
-        const got = merged[key];
-        const shown = (SECRET_KEYS as string[]).includes(key) ? '' : got === undefined ? ' (missing)' : ` (got ${JSON.stringify(got)})`;
-        return `${key}: ${issue.message}${shown}`;
-      }),
-    );
-  }
+  if (!result.success) throw new ConfigError(result.error.issues.map((issue) => show(String(issue.path[0] ?? '?'), issue.message)));
   const r = result.data;
+  const crossProblems = crossCheck(r).map(([key, issue]) => show(key, issue));
+  if (crossProblems.length > 0) throw new ConfigError(crossProblems);
+  const trading = tradingConfig(r, merged);
   return {
     bybitWsUrl: r.BYBIT_WS_URL,
     bybitRestUrl: r.BYBIT_REST_URL,
@@ -226,6 +319,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     wsPingIntervalMs: r.WS_PING_INTERVAL_MS,
     wsPongTimeoutMs: r.WS_PONG_TIMEOUT_MS,
     wsStaleAfterMs: r.WS_STALE_AFTER_MS,
+    wsMaxFrameBytes: r.WS_MAX_FRAME_BYTES,
+    eventTimeBand: { maxAheadMs: r.EVENT_TIME_MAX_AHEAD_MS, maxBehindMs: r.EVENT_TIME_MAX_BEHIND_MS },
+    readyLiveTopicShare: r.READY_LIVE_TOPIC_SHARE,
+    outageReminderMs: r.OUTAGE_REMINDER_MS,
+    instruments: { maxDropFraction: r.INSTRUMENTS_MAX_DROP_FRACTION, shrinkConfirmations: r.INSTRUMENTS_SHRINK_CONFIRMATIONS, retryMs: r.INSTRUMENTS_RETRY_MS },
     windowHorizonSec: r.WINDOW_HORIZON_SEC,
     estimatorBootstrapDays: r.ESTIMATOR_BOOTSTRAP_DAYS,
     bybitRestRequestsPerSec: r.BYBIT_REST_REQUESTS_PER_SEC,
@@ -258,6 +356,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,
     db: { batchRows: r.DB_BATCH_ROWS, flushIntervalMs: r.DB_FLUSH_INTERVAL_MS, maxBufferedRows: r.DB_MAX_BUFFERED_ROWS },
+    timescaledb: r.TIMESCALEDB,
+    pgliteSharedBuffersMb: r.PGLITE_SHARED_BUFFERS_MB,
     timescale: {
       chunkInterval: r.TIMESCALE_CHUNK_INTERVAL,
       compressAfter: r.TIMESCALE_COMPRESS_AFTER,
@@ -269,7 +369,63 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     bybitApiSecret: r.BYBIT_API_SECRET,
     coinglassApiKey: r.COINGLASS_API_KEY,
     telegramBotToken: r.TELEGRAM_BOT_TOKEN,
+    trading,
   };
+}
+
+const MAINNET_PRIVATE = /^(https:\/\/api\.bybit\.com|https:\/\/api\.bytick\.com|wss:\/\/stream\.bybit\.com)(\/|$)/;
+
+/**
+ * Trading mode and Bybit private endpoints. Refuses, one line each: live without the confirmation, a
+ * non-paper mode without keys, and a testnet/demo mode whose endpoints point at mainnet (real money by mistake).
+ * Private REST uses BYBIT_REST_URL when it is set, else the mode's host; the public default stays mainnet.
+ */
+function tradingConfig(r: RawConfig, given: Readonly<Record<string, unknown>>): TradingConfig {
+  const mode = r.TRADING_MODE;
+  if (mode === 'paper') return { mode, bybit: undefined };
+  const problems: string[] = [];
+  if (mode === 'live' && r.LIVE_TRADING_CONFIRM !== LIVE_TRADING_CONFIRMATION) {
+    problems.push(`TRADING_MODE=live trades real money on Bybit mainnet: set LIVE_TRADING_CONFIRM=${LIVE_TRADING_CONFIRMATION} to confirm`);
+  }
+  if (r.BYBIT_API_KEY === undefined) problems.push(`TRADING_MODE=${mode} needs BYBIT_API_KEY in the environment (a ${mode} key)`);
+  if (r.BYBIT_API_SECRET === undefined) problems.push(`TRADING_MODE=${mode} needs BYBIT_API_SECRET in the environment`);
+  const restSet = given.BYBIT_REST_URL !== undefined;
+  const restUrl = restSet ? r.BYBIT_REST_URL : BYBIT_PRIVATE_ENDPOINTS[mode].restUrl;
+  const privateWsUrl = r.BYBIT_PRIVATE_WS_URL ?? BYBIT_PRIVATE_ENDPOINTS[mode].wsUrl;
+  if (mode !== 'live') {
+    if (MAINNET_PRIVATE.test(restUrl)) problems.push(`TRADING_MODE=${mode} but BYBIT_REST_URL is mainnet (${restUrl}); unset it or use the ${mode} host`);
+    if (MAINNET_PRIVATE.test(privateWsUrl)) problems.push(`TRADING_MODE=${mode} but BYBIT_PRIVATE_WS_URL is mainnet (${privateWsUrl})`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    mode,
+    bybit: {
+      restUrl, privateWsUrl, recvWindowMs: r.BYBIT_RECV_WINDOW_MS, requestTimeoutMs: r.BYBIT_REQUEST_TIMEOUT_MS,
+      cancelUnknownOrders: r.BYBIT_CANCEL_UNKNOWN_ORDERS === 'true', emergencyStopPct: r.BYBIT_EMERGENCY_STOP_PCT,
+    },
+  };
+}
+
+/**
+ * Checks that need more than one setting, or the meaning of a list. A value that passes here cannot crash the
+ * engine later: the estimator's own constructor checks are restated so the daemon refuses at start instead of
+ * faulting on the first frame.
+ */
+function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
+  const out: [keyof RawConfig, string][] = [];
+  const tiers = parsePairs(r.ESTIMATOR_LEVERAGE_TIERS);
+  const leverages = Object.keys(tiers).map(Number);
+  if (leverages.length === 0) out.push(['ESTIMATOR_LEVERAGE_TIERS', 'needs at least one leverage:weight tier']);
+  const badLeverage = leverages.filter((l) => !(l >= 1 && l < MAX_EXCHANGE_LEVERAGE));
+  if (badLeverage.length > 0)
+    out.push(['ESTIMATOR_LEVERAGE_TIERS', `leverage must be ≥ 1 and below Bybit's maximum of ${MAX_EXCHANGE_LEVERAGE}× (bad: ${badLeverage.join(', ')})`]);
+  const weightSum = Object.values(tiers).reduce((a, b) => a + b, 0);
+  if (leverages.length > 0 && Math.abs(weightSum - 1) > 1e-6) out.push(['ESTIMATOR_LEVERAGE_TIERS', `weights must sum to 1 (they sum to ${Number(weightSum.toFixed(9))})`]);
+  if (r.SIGNAL_RANGE_WEIGHTS === '') out.push(['SIGNAL_RANGE_WEIGHTS', 'needs at least one range:weight']);
+  if (r.RANK_ARMED_K > r.RANK_TOP_N) out.push(['RANK_ARMED_K', `must be ≤ RANK_TOP_N (${r.RANK_TOP_N})`]);
+  // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
+  if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
+  return out;
 }
 
 function parsePairs(text: string, mapKey: (k: string) => string = (k) => k): Record<string, number> {

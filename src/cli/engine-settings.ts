@@ -4,11 +4,13 @@ import { DEFAULT_COIN_LIQUIDITY_CONFIG } from '../core/coin-liquidity.js';
 import type { HeatmapRange } from '../core/heatmap.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../core/trigger.js';
+import type { EventTimeBand } from '../streams/bybit-decoder.js';
 import type { Config } from './config.js';
 
 export interface EngineSettings {
   readonly symbol: SymbolActorConfig;
   readonly ranker: RankerConfig;
+  readonly eventTimeBand: EventTimeBand;
 }
 
 /**
@@ -48,5 +50,6 @@ export function engineSettings(config: Config): EngineSettings {
       },
     },
     ranker: { ...config.ranking },
+    eventTimeBand: config.eventTimeBand,
   };
 }

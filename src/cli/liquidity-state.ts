@@ -8,6 +8,8 @@ import type { DbSession } from '../sinks/db/database.js';
 import type { Logger } from '../sinks/logger.js';
 import type { Clock } from '../core/clock.js';
 import type { TapeWriter } from '../sinks/tape-writer.js';
+import type { DaemonWiring } from './daemon-parts.js';
+import type { Part } from './part.js';
 
 /** Tape source of per-coin inputs from outside the market stream (market caps, table overrides, restored sizes). */
 export const COIN_INPUTS_TAPE_SOURCE = 'coin-inputs';
@@ -139,5 +141,17 @@ export function startCoinState(
       stopped = true;
       if (timer !== undefined) clearInterval(timer);
     },
+  };
+}
+
+/** The daemon part: restores coin state once the store is migrated and keeps re-reading operator overrides. */
+export function coinStatePart(w: DaemonWiring): Part {
+  let running: { stop(): void } | undefined;
+  return {
+    name: 'coin thresholds',
+    start() {
+      if (w.storage !== undefined && w.engine !== undefined) running = startCoinState(w.storage, w.engine, w.log, w.clock, () => w.tape);
+    },
+    stop: () => running?.stop(),
   };
 }

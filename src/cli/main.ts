@@ -2,7 +2,8 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createLogger, type Logger } from '../sinks/logger.js';
+import { LogSummary } from '../sinks/log-summary.js';
+import { createCliLogger, createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
@@ -11,6 +12,7 @@ import { dbLog } from './storage.js';
 import { openDatabase } from '../sinks/db/database.js';
 import { migrate } from '../sinks/db/migrator.js';
 import path from 'node:path';
+import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
 
 interface Command {
@@ -49,6 +51,18 @@ function configOrExit(env: NodeJS.ProcessEnv, file: string | undefined): Config 
   }
 }
 
+/** Checks (creating them if needed) the directories a command writes to; prints one line and returns 2 if one is unusable. */
+function dirsUnusable(command: string, dirs: readonly (readonly [string | undefined, string])[]): number | undefined {
+  for (const [dir, what] of dirs) {
+    const problem = dir === undefined ? undefined : prepareDir(dir, what);
+    if (problem !== undefined) {
+      process.stderr.write(`whalestack ${command}: ${problem}\n`);
+      return 2;
+    }
+  }
+  return undefined;
+}
+
 /** Resolves on SIGINT/SIGTERM, after running `close` once. */
 function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
   return new Promise((resolve) => {
@@ -58,9 +72,13 @@ function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
       stopping = true;
       log.info({ signal }, 'shutting down');
       close()
-        .then(() => resolve(0))
+        .then(() => {
+          log.info({ signal }, 'stopped');
+          resolve(0);
+        })
         .catch((err: unknown) => {
           log.error({ err: err instanceof Error ? err.message : String(err) }, 'error during shutdown');
+          log.info({ signal }, 'stopped');
           resolve(1);
         });
     };
@@ -79,6 +97,8 @@ also written to a tape in <dir> so the run can be replayed later. Stops cleanly 
     options: { ...CONFIG_OPTION, record: { type: 'string' } },
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
+      const bad = dirsUnusable('run', [[config.dataDir, 'DATA_DIR'], [values.record as string | undefined, '--record']]);
+      if (bad !== undefined) return bad;
       const log = createLogger(config.logLevel);
       const daemon = await startDaemon(config, log, { recordDir: values.record as string | undefined });
       return untilSignal(log, () => daemon.close());
@@ -93,19 +113,24 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
     options: { ...CONFIG_OPTION, out: { type: 'string' }, duration: { type: 'string' } },
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
-      const log = createLogger(config.logLevel);
+      const log = createCliLogger(config.logLevel);
       const duration = values.duration === undefined ? undefined : Number(values.duration);
       if (duration !== undefined && !(duration > 0)) {
         process.stderr.write(`whalestack record: --duration must be a positive number of seconds (got ${String(values.duration)})\n`);
         return 2;
       }
       const dir = (values.out as string | undefined) ?? `${config.dataDir}/tapes`;
+      const bad = dirsUnusable('record', [[config.dataDir, 'DATA_DIR'], [dir, '--out']]);
+      if (bad !== undefined) return bad;
       const daemon = await startDaemon(config, log, { recordDir: dir, recordOnly: true });
-      const done = untilSignal(log, () => daemon.close());
+      const done = untilSignal(log, async () => {
+        await daemon.close();
+        log.info({ stats: daemon.tape?.stats, files: daemon.tape?.files }, 'recording finished');
+      });
       if (duration !== undefined) setTimeout(() => process.kill(process.pid, 'SIGTERM'), duration * 1000).unref();
       const code = await done;
       const stats = daemon.tape?.stats;
-      log.info({ stats, files: daemon.tape?.files }, 'recording finished');
+      process.stdout.write(`recorded ${stats?.records ?? 0} records to ${daemon.tape?.files.length ?? 0} file(s) in ${dir}\n`);
       return code;
     },
   },
@@ -129,16 +154,20 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
         return 2;
       }
       const config = configOrExit(env, undefined);
-      const log = createLogger(values.json ? 'silent' : config.logLevel);
+      const log = createCliLogger(values.json ? 'silent' : config.logLevel);
+      // A bit-flipped tape has an issue on nearly every line: the first ten, then a count (the summary has the total).
+      const issues = new LogSummary(log, 'tape issues', { firstLines: 10 });
       const summary = await replayTape(positionals, {
         speed,
         ...engineSettings(config),
-        onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onIssue: (issue) => issues.line({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
           if (event.kind === 'signal') log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol}`);
         },
       });
+      issues.flush();
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {
         const lines = [
@@ -169,10 +198,12 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: CONFIG_OPTION,
     async run(values, _pos, env) {
       const config = configOrExit(env, values.config as string | undefined);
-      const log = createLogger(config.logLevel);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack-migrate' });
+      const bad = dirsUnusable('migrate', [[config.databaseUrl === undefined ? config.dataDir : undefined, 'DATA_DIR']]);
+      if (bad !== undefined) return bad;
+      const log = createCliLogger(config.logLevel);
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack-migrate' });
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         process.stdout.write(
           `migrations: ${report.applied.length} applied now, ${report.skipped.length} TimescaleDB-only skipped; timescaledb ${report.timescaledb.available ? 'enabled' : `not available (${report.timescaledb.reason ?? 'plain PostgreSQL'})`}\n`,
         );
@@ -231,7 +262,9 @@ if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`whalestack: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      // One line for the operator; the stack only when asked for (LOG_LEVEL=debug or trace).
+      const verbose = process.env.LOG_LEVEL === 'debug' || process.env.LOG_LEVEL === 'trace';
+      process.stderr.write(`whalestack: ${err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err)}\n`);
       process.exit(1);
     },
   );

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { SystemEvent } from '../actors/actor-system.js';
 import type { RankerConfig } from '../actors/ranker-actor.js';
 import type { SymbolActorConfig } from '../actors/symbol-actor.js';
 import { VirtualClock } from '../core/clock.js';
@@ -11,16 +12,21 @@ import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
 import { COIN_INPUTS_TAPE_SOURCE, replayCoinInputs } from './liquidity-state.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from '../engine/engine.js';
+import type { EventTimeBand } from '../streams/bybit-decoder.js';
 
 export interface ReplayOptions {
   readonly symbol: SymbolActorConfig;
   /** Ranking settings; default the ranker's defaults. Pass the live run's (see `engineSettings`) to reproduce it. */
   readonly ranker?: RankerConfig;
+  /** Event-time band of the decoder; pass the live run's (see `engineSettings`) to reproduce it. */
+  readonly eventTimeBand?: EventTimeBand;
   /** Multiple of real time; Infinity (default) replays as fast as possible. */
   readonly speed?: number;
   readonly highWaterMark?: number;
   readonly onOutput?: (event: EngineOutput) => void;
   readonly onIssue?: (issue: TapeIssue) => void;
+  /** An actor restarted or stopped by supervision (a coin whose model faulted). */
+  readonly onSystemEvent?: (event: SystemEvent) => void;
 }
 
 export interface ReplaySummary {
@@ -75,6 +81,8 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         drain: { mode: 'sync' },
         symbol: opts.symbol,
         ranker: opts.ranker,
+        eventTimeBand: opts.eventTimeBand,
+        onSystemEvent: opts.onSystemEvent,
         onOutput: (event) => {
           hash.update(JSON.stringify(event));
           hash.update('\n');

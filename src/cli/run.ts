@@ -1,24 +1,26 @@
-import { mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
-import type { Subscription } from 'rxjs';
-import type { SourceEvent } from '../core/events.js';
-import { startOperatorServer, type OperatorServer } from '../sinks/http-server.js';
-import { redactUrl, type Logger } from '../sinks/logger.js';
-import { createEngineMetrics, registerStatsGauges } from '../sinks/metrics.js';
-import { TapeWriter } from '../sinks/tape-writer.js';
-import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
+import type { EngineOutput, Engine } from '../engine/engine.js';
+import type { Bus } from '../sinks/bus.js';
+import type { Logger } from '../sinks/logger.js';
+import { createEngineMetrics } from '../sinks/metrics.js';
+import type { TapeWriter } from '../sinks/tape-writer.js';
 import { BybitStream } from '../streams/bybit-stream.js';
 import type { Config } from './config.js';
-import { Engine, type EngineOutput } from '../engine/engine.js';
-import { engineSettings } from './engine-settings.js';
+import {
+  bootstrapPart,
+  busPart,
+  coinglassPart,
+  discoveryPart,
+  enginePart,
+  serverPart,
+  storagePart,
+  streamPart,
+  tapePart,
+  type DaemonWiring,
+} from './daemon-parts.js';
 import { LiveClock } from './live-clock.js';
-import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
-import type { Bus } from '../sinks/bus.js';
-import { createBus } from '../sinks/redis-bus.js';
-import { EstimatorBootstrapper } from './bootstrap.js';
-import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
-import { openStorage, writeEngineOutput, type Storage } from './storage.js';
-import { startCoinState } from './liquidity-state.js';
+import { startParts, type Part } from './part.js';
+import { coinStatePart } from './liquidity-state.js';
+import type { Storage } from './storage.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -36,79 +38,71 @@ export interface Daemon {
   readonly tape: TapeWriter | undefined;
   readonly storage: Storage | undefined;
   readonly bus: Bus | undefined;
-  /** Clean shutdown: stop sources, flush the tape, close the server. */
+  /** Clean shutdown: every part stopped in reverse order of starting. */
   close(): Promise<void>;
 }
 
-/** Logs at most `perMinute` lines a minute for a noisy category, then one summary line. */
-function rateLimited(log: Logger, perMinute: number, now: () => number) {
-  let windowStart = 0;
-  let count = 0;
-  let suppressed = 0;
-  return (fields: object, msg: string) => {
-    const t = now();
-    if (t - windowStart >= 60_000) {
-      if (suppressed > 0) log.warn({ suppressed }, 'similar log lines suppressed in the last minute');
-      windowStart = t;
-      count = 0;
-      suppressed = 0;
-    }
-    if (++count <= perMinute) log.warn(fields, msg);
-    else suppressed++;
-  };
-}
-
 /**
- * Starts the live daemon: operator HTTP server first (so /healthz answers even while Bybit is unreachable),
- * then symbol discovery over REST and the sharded public WebSocket stream feeding the engine. Nothing the
- * exchange sends can stop it: sources retry forever with backoff and report SourceDown/SourceUp.
+ * Starts the live daemon as a list of parts, each with a start/stop lifecycle (see `part.ts`): started in this
+ * order, stopped in reverse. The operator HTTP server comes first so /healthz answers while Bybit is unreachable;
+ * the store is up before anything can emit rows; the stream starts only when everything it feeds is up, and
+ * discovery last, since it is what subscribes the stream. Nothing the exchange sends can stop it: sources retry
+ * forever with backoff and report SourceDown/SourceUp.
  */
 export async function startDaemon(config: Config, log: Logger, opts: DaemonOptions = {}): Promise<Daemon> {
   const clock = new LiveClock();
-  const warnBadFrame = rateLimited(log, 20, () => clock.now());
-  const sourceState = new Map<string, SourceEvent>();
-  const engine = opts.recordOnly
-    ? undefined
-    : new Engine({
-        clock,
-        // Inline while the engine keeps up; past 512 frames in one event-loop turn, queue and conflate.
-        drain: { mode: 'adaptive', inlineBudget: 512, schedule: (drain) => setImmediate(drain) },
-        ...engineSettings(config),
-        onOutput: (event) => {
-          if (event.kind === 'spike') {
-            log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
-            coinglass?.onSpike(event.symbol);
-          } else if (event.kind === 'signal') {
-            log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol} score ${event.signal.score}`);
-            bus?.publish(encodeSignal(event.signal, event.emittedAt));
-          } else if (event.kind === 'evaluated') {
-            coinglass?.onEvaluated(event);
-          } else if (event.kind === 'ranking') {
-            coinglass?.setSymbols(stream.symbols(), event.top.map((c) => c.symbol));
-            bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));
-          }
-          if (storage !== undefined && storeOpen) writeEngineOutput(storage.writer, event);
-          opts.onOutput?.(event);
-        },
-        onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
-        onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
-        onLatency: (kind, ms) => metrics.observeLatency(kind, ms),
-      });
-
   const stream = new BybitStream({
     url: config.bybitWsUrl,
     clock,
     random: Math.random,
-    connection: {
-      pingIntervalMs: config.wsPingIntervalMs,
-      pongTimeoutMs: config.wsPongTimeoutMs,
-      staleAfterMs: config.wsStaleAfterMs,
-      logger: log,
-    },
+    connection: { pingIntervalMs: config.wsPingIntervalMs, pongTimeoutMs: config.wsPongTimeoutMs, staleAfterMs: config.wsStaleAfterMs, logger: log },
   });
+  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), storeOpen: true, onOutput: opts.onOutput };
+  const discovery = discoveryPart(w);
+  const trading = !opts.recordOnly;
 
-  const metrics = createEngineMetrics({
-    decoder: () => ({ frames: engine?.frameCounts() ?? {}, bad: { ...(engine?.decoder.counters.bad ?? {}) } }),
+  const parts: Part[] = [
+    serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
+    ...(trading ? [storagePart(w)] : []),
+    ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
+    ...(trading ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), bootstrapPart(w)] : []),
+    streamPart(w),
+    discovery,
+  ];
+  const running = await startParts(parts, log);
+
+  return {
+    port: w.server!.port,
+    engine: w.engine,
+    stream,
+    tape: w.tape,
+    storage: w.storage,
+    bus: w.bus,
+    close: async () => {
+      await running.stop();
+      clock.cancelAll();
+    },
+  };
+}
+
+/** Ready once instruments are discovered, the stream is live and enough ticker topics answer; says which sources are down. */
+function readiness(w: DaemonWiring, discovered: boolean) {
+  const { stream } = w;
+  const streaming = stream.symbols().length > 0 && stream.isReady(w.clock.now());
+  // Enough ticker topics must be live too: a connection can be up while most of its topics never answer.
+  const tickers = stream.liveTickerShare(w.clock.now());
+  const live = tickers.share >= w.config.readyLiveTopicShare;
+  const down = [...w.sources.values()].filter((e) => e.kind === 'source-down').map((e) => e.source);
+  return {
+    ready: discovered && streaming && live,
+    detail: { discovered, streaming, symbols: stream.symbols().length, liveTickers: tickers.live, tickerTopics: tickers.total, requiredLiveShare: w.config.readyLiveTopicShare, sourcesDown: down },
+  };
+}
+
+/** Engine, decoder, connection and actor gauges, read at scrape time. */
+function engineMetrics(stream: BybitStream, clock: LiveClock, engine: () => Engine | undefined) {
+  return createEngineMetrics({
+    decoder: () => ({ frames: engine()?.frameCounts() ?? {}, bad: { ...(engine()?.decoder.counters.bad ?? {}) } }),
     connections: () => {
       const now = clock.now();
       const stale = new Set(stream.staleTopics(now));
@@ -122,136 +116,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         staleTopics: (assignment.get(s.id) ?? []).filter((t) => stale.has(t)).length,
       }));
     },
-    actors: () => engine?.system.stats() ?? [],
-    outputs: () => ({ ...(engine?.outputs ?? {}) }),
+    actors: () => engine()?.system.stats() ?? [],
+    outputs: () => ({ ...(engine()?.outputs ?? {}) }),
   });
-
-  const storage = opts.recordOnly ? undefined : await openStorage(config, log, clock, metrics.registry);
-  let storeOpen = true;
-  storage?.migrated.catch((err: unknown) => log.fatal({ err: err instanceof Error ? err.message : String(err) }, 'migrations refused; fix the schema files'));
-  const coinState = storage !== undefined && engine !== undefined ? startCoinState(storage, engine, log, clock, () => tape) : undefined;
-
-  let tape: TapeWriter | undefined;
-  if (opts.recordDir !== undefined) {
-    mkdirSync(opts.recordDir, { recursive: true });
-    tape = new TapeWriter({
-      dir: opts.recordDir,
-      clock,
-      rotateBytes: config.tapeRotateBytes,
-      rotateMs: config.tapeRotateMs,
-      meta: { host: hostname(), wsUrl: config.bybitWsUrl },
-      onError: (err) => log.error({ err: err.message }, 'tape writer error'),
-    });
-    log.info({ dir: opts.recordDir }, 'recording raw frames to tape');
-  }
-
-  // Signals and rankings: in-process always; also a Redis Stream + pub/sub channel when REDIS_URL is set.
-  const bus: Bus | undefined = engine === undefined ? undefined : createBus(config.redisUrl, { logger: log, prefix: config.redisKeyPrefix });
-  if (config.redisUrl !== undefined) log.info({ redis: redactUrl(config.redisUrl) }, 'publishing signals and rankings to Redis');
-  if (bus !== undefined) registerStatsGauges(metrics.registry, 'whalestack_bus', 'Signal/ranking bus', () => ({ ...bus.stats() }));
-  const coinglass: CoinGlassFeed | undefined = engine === undefined ? undefined : startCoinGlass(config, log, clock, engine, tape);
-
-  const bootstrapper = engine === undefined ? undefined : new EstimatorBootstrapper(config, log, clock, engine, tape);
-
-  const watcher = new InstrumentsWatcher({
-    discover: () => discoverLinearInstruments({ baseUrl: config.bybitRestUrl, timeoutMs: 10_000 }),
-    clock,
-    random: Math.random,
-    intervalMs: config.discoveryIntervalMs,
-  });
-
-  const subs: Subscription[] = [];
-  const onSource = (event: SourceEvent) => {
-    sourceState.set(event.source, event);
-    if (event.kind === 'source-down') log.warn({ source: event.source, reason: event.reason }, `source down: ${event.source}`);
-    else log.info({ source: event.source }, `source up: ${event.source}`);
-  };
-  subs.push(stream.sourceEvents$.subscribe(onSource));
-  subs.push(watcher.sourceEvents$.subscribe(onSource));
-  subs.push(
-    stream.frames$.subscribe((frame) => {
-      tape?.write({ t: frame.tsInit, s: frame.connId, d: frame.text });
-      engine?.ingest(frame.text, frame.tsInit);
-    }),
-  );
-  subs.push(
-    watcher.changes$.subscribe((change) => {
-      const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
-      const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
-      const diff = stream.setSymbols(symbols);
-      log.info(
-        { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol) },
-        'instrument list applied',
-      );
-      for (const gone of diff.removed) engine?.decoder.forget(gone);
-      coinglass?.setSymbols(symbols, engine?.rankings()?.top.map((c) => c.symbol) ?? []);
-      bootstrapper?.add(diff.added);
-    }),
-  );
-
-  const readiness = () => {
-    const now = clock.now();
-    const discovered = watcher.stats().lastSuccessAt > 0;
-    const streaming = stream.symbols().length > 0 && stream.isReady(now);
-    const down = [...sourceState.values()].filter((e) => e.kind === 'source-down').map((e) => e.source);
-    return { ready: discovered && streaming, detail: { discovered, streaming, symbols: stream.symbols().length, sourcesDown: down } };
-  };
-
-  let server: OperatorServer;
-  try {
-    server = await startOperatorServer(
-      {
-        registry: metrics.registry,
-        readiness,
-        symbol: (symbol) => engine?.describe(symbol),
-        extra: {
-          '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }),
-          '/rankings': () => engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
-          '/coinglass': () => coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
-        },
-      },
-      config.httpPort,
-      config.httpHost,
-    );
-  } catch (err) {
-    await stream.close();
-    await tape?.close();
-    await storage?.close();
-    throw new Error(`cannot listen on ${config.httpHost}:${config.httpPort}: ${err instanceof Error ? err.message : String(err)}`);
-  }
-  if (coinglass !== undefined) registerCoinGlassMetrics(metrics.registry, coinglass);
-  log.info({ port: server.port, host: config.httpHost, ws: config.bybitWsUrl, rest: config.bybitRestUrl }, 'operator HTTP server listening');
-  watcher.start();
-
-  let closing: Promise<void> | undefined;
-  return {
-    port: server.port,
-    engine,
-    stream,
-    tape,
-    storage,
-    bus,
-    close() {
-      closing ??= (async () => {
-        watcher.stop();
-        coinglass?.stop();
-        coinState?.stop();
-        bootstrapper?.stop();
-        for (const s of subs) s.unsubscribe();
-        await stream.close();
-        // Finish what the actors still have queued, then stop taking rows: a CoinGlass reply or timer landing after
-        // this point is not written (the store would refuse it), rather than faulting an actor.
-        engine?.system.drain();
-        storeOpen = false;
-        await bus?.close();
-        await tape?.close();
-        // Everything the actors emitted is already enqueued; close() flushes it (or journals it if the DB is down).
-        await storage?.close();
-        await server.close();
-        clock.cancelAll();
-      })();
-      return closing;
-    },
-  };
 }
-

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { writeTape } from '../sinks/tape-writer.js';
-import { simulateMarket, type MarketScenario } from '../streams/market-simulator.js';
+import { simSymbolNames, simulateMarket, type MarketScenario } from '../streams/market-simulator.js';
+import { prepareDir } from './prepare-dir.js';
 
 export const SIMULATE_USAGE = `usage: whalestack simulate --out <dir> [--symbols N] [--minutes M] [--seed S] [--start ISO]
                           [--majors] [--scenario kind:SYMBOL:startMin:durationMin:movePct[:oiChangePct[:volumeMult]]]...
@@ -69,7 +69,14 @@ export async function simulateCommand(values: Record<string, string | boolean | 
   } catch (err) {
     return fail(err instanceof Error ? err.message : String(err));
   }
-  mkdirSync(out, { recursive: true });
+  const names = new Set(simSymbolNames(symbols, values.majors === true));
+  const unknown = scenarios.find((s) => !names.has(s.symbol));
+  if (unknown !== undefined) {
+    const sims = simSymbolNames(symbols);
+    return fail(`--scenario symbol ${unknown.symbol} is not simulated; with --symbols ${symbols} the symbols are ${sims[0]}…${sims.at(-1)}${values.majors === true ? ', BTCUSDT and ETHUSDT' : ' (add --majors for BTCUSDT and ETHUSDT)'}`);
+  }
+  const dirProblem = prepareDir(out, '--out');
+  if (dirProblem !== undefined) return fail(dirProblem);
   const summary = await writeTape(
     simulateMarket({ seed, symbolCount: symbols, includeMajors: values.majors === true, startMs, durationMs: minutes * 60_000, scenarios, includeInstruments: true }),
     { dir: out, prefix: 'sim', onError: (err) => process.stderr.write(`whalestack simulate: ${err.message}\n`) },

@@ -9,6 +9,7 @@ import { openDatabase, type Database, type DbLogFn } from '../sinks/db/database.
 import { migrate } from '../sinks/db/migrator.js';
 import { WriterMetrics } from '../sinks/db/writer-metrics.js';
 import type { Logger } from '../sinks/logger.js';
+import { LogSummary } from '../sinks/log-summary.js';
 import { redactUrl } from '../sinks/logger.js';
 import type { Config } from './config.js';
 import { writeCoinState } from './liquidity-state.js';
@@ -21,8 +22,13 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export function dbLog(log: Logger): DbLogFn {
-  return (level, msg, fields) => log[level](fields ?? {}, msg);
+export function dbLog(log: Logger, now: () => number = Date.now): DbLogFn {
+  // A database outage spills on every full buffer: a few lines a minute, then a count.
+  const spills = new LogSummary(log, 'journal spills', { firstLines: 3, windowMs: 60_000, now });
+  return (level, msg, fields) => {
+    if (msg.startsWith('memory buffer full')) spills.line(fields ?? {}, msg);
+    else log[level](fields ?? {}, msg);
+  };
 }
 
 const nullIfNaN = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -36,7 +42,7 @@ const nullIfNaN = (n: number): number | null => (Number.isFinite(n) ? n : null);
 export async function openStorage(config: Config, log: Logger, clock: Clock, registry?: Registry): Promise<Storage> {
   const where = config.databaseUrl ? redactUrl(config.databaseUrl) : `embedded PGlite in ${path.join(config.dataDir, 'pglite')}`;
   log.info({ store: where }, 'opening store');
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), applicationName: 'whalestack' });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: path.join(config.dataDir, 'pglite'), pgliteSharedBuffersMb: config.pgliteSharedBuffersMb, applicationName: 'whalestack' });
   const writer = new BatchWriter({
     db,
     clock,
@@ -45,13 +51,13 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
     flushIntervalMs: config.db.flushIntervalMs,
     maxBufferedRows: config.db.maxBufferedRows,
     metrics: registry ? new WriterMetrics(registry) : undefined,
-    log: dbLog(log),
+    log: dbLog(log, () => clock.now()),
   });
   let stopped = false;
   const migrated = (async () => {
     for (let attempt = 0; !stopped; attempt++) {
       try {
-        const report = await migrate(db, { log: dbLog(log), settings: config.timescale });
+        const report = await migrate(db, { log: dbLog(log), settings: config.timescale, timescaledb: config.timescaledb });
         log.info({ applied: report.applied, timescaledb: report.timescaledb }, 'migrations up to date');
         return;
       } catch (err) {

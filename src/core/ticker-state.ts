@@ -34,20 +34,31 @@ export function emptyTickerState(symbol: string): TickerState {
   return s;
 }
 
+/** Longest decimal string accepted (Bybit's longest, a 24 h turnover, is ~16 characters); caps magnitude at 1e32. */
+export const MAX_DECIMAL_CHARS = 32;
+
 /**
  * Parses one Bybit decimal string. Returns NaN for `""` (no value) and undefined for anything that is not a
- * decimal number, so callers can reject the frame instead of storing garbage.
+ * plain decimal: an optional `-`, digits, optionally `.` and digits, at most {@link MAX_DECIMAL_CHARS} long.
+ * `Number()` alone also reads `"0b1"`, `"0x10"`, `"1e3"`, `" 1"` and `"Infinity"`; none is a Bybit decimal, so
+ * the frame carrying one is refused rather than stored as a number. A char-code scan, not a regex: this runs for
+ * every number of every frame.
  */
 export function parseDecimal(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
-  if (value.length === 0) return NaN;
-  const n = Number(value);
-  if (!Number.isFinite(n)) return undefined;
-  // Number(" 1") and Number("0x10") are accepted by JS but are not Bybit decimals.
-  const c = value.charCodeAt(0);
-  if (!((c >= 48 && c <= 57) || c === 45 || c === 46)) return undefined;
-  const last = value.charCodeAt(value.length - 1);
-  if (!(last >= 48 && last <= 57) && last !== 46) return undefined;
-  if (value.length > 2 && value.charCodeAt(1) === 120) return undefined;
-  return n;
+  const len = value.length;
+  if (len === 0) return NaN;
+  if (len > MAX_DECIMAL_CHARS) return undefined;
+  let i = value.charCodeAt(0) === 45 ? 1 : 0;
+  const intStart = i;
+  let c = 0;
+  while (i < len && (c = value.charCodeAt(i)) >= 48 && c <= 57) i++;
+  if (i === intStart) return undefined;
+  if (i < len) {
+    if (c !== 46) return undefined;
+    const fracStart = ++i;
+    while (i < len && (c = value.charCodeAt(i)) >= 48 && c <= 57) i++;
+    if (i === fracStart || i < len) return undefined;
+  }
+  return Number(value);
 }

@@ -7,7 +7,7 @@ import type { MarketEvent } from '../core/events.js';
 import type { CoinInputs, HistoryStep } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
 import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
-import { BybitDecoder, type BadFrameReason } from '../streams/bybit-decoder.js';
+import { BybitDecoder, type BadFrameReason, type EventTimeBand } from '../streams/bybit-decoder.js';
 
 export type EngineOutput = SymbolActorOutput | RankingUpdated;
 
@@ -18,6 +18,8 @@ export interface EngineOptions {
   readonly ranker?: RankerConfig;
   readonly onOutput?: (event: EngineOutput) => void;
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
+  /** Exchange times outside this band around receipt time are refused (default: the decoder's). */
+  readonly eventTimeBand?: EventTimeBand;
   readonly onSystemEvent?: (event: SystemEvent) => void;
   readonly onLatency?: (actorKind: string, latencyMs: number) => void;
 }
@@ -40,7 +42,7 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.behavior = symbolActor(opts.symbol);
-    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame });
+    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand });
     this.system = new ActorSystem<EngineOutput>({
       clock: opts.clock,
       drain: opts.drain,

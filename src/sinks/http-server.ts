@@ -29,39 +29,88 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 }
 
 /**
+ * The path of a request target, or undefined when it is not one we can read. Origin-form (`/a?b`) is split by
+ * hand; absolute-form (`http://host/a`, legal in HTTP/1.1) goes through `new URL`, which throws on targets such
+ * as `http://[` or `http://x:99999/`; and percent-escapes are decoded here, where a malformed one (`/symbols/%`)
+ * is the client's error (400), not ours (500).
+ */
+function requestPath(target: string | undefined): string | undefined {
+  if (target === undefined || target.length === 0) return undefined;
+  let raw: string;
+  if (target.charCodeAt(0) === 47 /* / */) {
+    const q = target.search(/[?#]/);
+    raw = q < 0 ? target : target.slice(0, q);
+  } else {
+    try {
+      raw = new URL(target).pathname;
+    } catch {
+      return undefined;
+    }
+  }
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}
+
+async function route(routes: OperatorRoutes, path: string, res: http.ServerResponse): Promise<void> {
+  if (path === '/metrics') {
+    const body = await routes.registry.metrics();
+    res.writeHead(200, { 'content-type': routes.registry.contentType });
+    res.end(body);
+  } else if (path === '/healthz') {
+    sendJson(res, 200, { ok: true });
+  } else if (path === '/readyz') {
+    const r = routes.readiness();
+    sendJson(res, r.ready ? 200 : 503, { ready: r.ready, ...r.detail });
+  } else if (path.startsWith('/symbols/')) {
+    const symbol = path.slice('/symbols/'.length).toUpperCase();
+    const view = routes.symbol(symbol);
+    if (view === undefined) sendJson(res, 404, { error: `unknown symbol ${symbol.slice(0, 64)}` });
+    else sendJson(res, 200, view);
+  } else {
+    const handler = Object.hasOwn(routes.extra ?? {}, path) ? routes.extra![path] : undefined;
+    const view = handler?.();
+    if (view === undefined) sendJson(res, 404, { error: 'not found' });
+    else sendJson(res, 200, view);
+  }
+}
+
+/** A fault of ours while answering: 500 if nothing was sent yet, else cut the response. Never throws. */
+function fail(res: http.ServerResponse, err: unknown): void {
+  try {
+    if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    else res.destroy();
+  } catch {
+    res.destroy();
+  }
+}
+
+/**
  * The operator HTTP surface: `/metrics`, `/healthz` (the process is alive: always 200 while it serves),
  * `/readyz` (200 only when every source is up and fresh), `/symbols/:symbol`. It is read-only.
  */
 export async function startOperatorServer(routes: OperatorRoutes, port: number, host: string): Promise<OperatorServer> {
   const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname;
-    if (req.method !== 'GET' && req.method !== 'HEAD') return sendJson(res, 405, { error: 'method not allowed' });
-    void (async () => {
-      if (path === '/metrics') {
-        const body = await routes.registry.metrics();
-        res.writeHead(200, { 'content-type': routes.registry.contentType });
-        res.end(body);
-      } else if (path === '/healthz') {
-        sendJson(res, 200, { ok: true });
-      } else if (path === '/readyz') {
-        const r = routes.readiness();
-        sendJson(res, r.ready ? 200 : 503, { ready: r.ready, ...r.detail });
-      } else if (path.startsWith('/symbols/')) {
-        const symbol = decodeURIComponent(path.slice('/symbols/'.length)).toUpperCase();
-        const view = routes.symbol(symbol);
-        if (view === undefined) sendJson(res, 404, { error: `unknown symbol ${symbol}` });
-        else sendJson(res, 200, view);
-      } else {
-        const handler = routes.extra?.[path];
-        const view = handler?.();
-        if (view === undefined) sendJson(res, 404, { error: 'not found' });
-        else sendJson(res, 200, view);
+    // Everything a client sends is hostile input: nothing in here may throw out of the request handler, because
+    // an exception there is uncaught and ends the process (and with it the tape tail and buffered rows).
+    try {
+      const path = requestPath(req.url);
+      if (path === undefined) return sendJson(res, 400, { error: 'bad request target' });
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        return sendJson(res, 405, { error: 'method not allowed' });
       }
-    })().catch((err: unknown) => {
-      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
-      else res.destroy();
-    });
+      void route(routes, path, res).catch((err: unknown) => fail(res, err));
+    } catch (err) {
+      fail(res, err);
+    }
+  });
+  // A socket error or a parse error the client caused must never reach the process: answer 400 and drop it.
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable && !socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

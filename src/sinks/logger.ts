@@ -1,4 +1,7 @@
 import pino, { type Logger } from 'pino';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
+
+export { redactUrl, redactUrlsIn };
 
 /**
  * Paths pino blanks in every log line. Secrets come from the environment only; this is the second fence in
@@ -24,20 +27,46 @@ export const REDACT_PATHS = [
   '*.headers["X-BAPI-SIGN"]',
 ];
 
-/** Structured logger with secrets redacted; `destination` lets tests capture the output. */
+/**
+ * Structured logger with secrets redacted; `destination` lets tests capture the output (default stdout; CLI
+ * commands pass stderr so their summaries on stdout stay clean). Besides the named paths, every string value
+ * and the message itself go through `redactUrlsIn`, so a URL with credentials is caught wherever it lands
+ * (an error message from `ws` or `fetch` quoting the URL, a config echoed whole).
+ */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { app: 'whalestack' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination);
+  return pino(
+    {
+      level,
+      base: { app: 'whalestack' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      formatters: { log: (obj) => redactDeep(obj, 0) as Record<string, unknown> },
+      hooks: {
+        logMethod(args, method) {
+          const redacted = args.map((a) => (typeof a === 'string' ? redactUrlsIn(a) : a)) as Parameters<typeof method>;
+          method.apply(this, redacted);
+        },
+      },
+    },
+    destination,
+  );
 }
 
-/** Removes user:password from a connection URL so it can be logged. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = 'redacted';
-    return u.toString();
-  } catch {
-    return '[unparseable url]';
-  }
+/**
+ * Logger for one-shot CLI commands (replay, migrate, simulate, record): JSON lines on stderr, written
+ * synchronously, so a command's summary on stdout stays machine-readable and no line is lost at exit.
+ */
+export function createCliLogger(level: string): Logger {
+  return createLogger(level, pino.destination({ fd: 2, sync: true }));
+}
+
+function redactDeep(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactUrlsIn(value);
+  if (depth > 6 || value === null || typeof value !== 'object') return value;
+  if (value instanceof Error) return { type: value.name, message: redactUrlsIn(value.message), stack: value.stack === undefined ? undefined : redactUrlsIn(value.stack) };
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v, depth + 1);
+  return out;
 }
 
 export type { Logger };

@@ -1,4 +1,5 @@
 import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
+import { redactUrlsIn } from '../core/redact-url.js';
 import { join } from 'node:path';
 import { constants as zlibConstants, createGzip, type Gzip } from 'node:zlib';
 import type { Clock } from '../core/clock.js';
@@ -220,7 +221,9 @@ export class TapeWriter {
     gz.on('error', onStreamError);
     out.on('error', onStreamError);
     gz.pipe(out);
-    const header = encodeTapeHeader(nowMs, this.opts.meta ?? {}) + '\n';
+    // Header metadata is operator-supplied (URLs, hosts): credentials in it are redacted, never written to a tape.
+    const meta = Object.fromEntries(Object.entries(this.opts.meta ?? {}).map(([k, v]) => [k, typeof v === 'string' ? redactUrlsIn(v) : v]));
+    const header = encodeTapeHeader(nowMs, meta) + '\n';
     const n = Buffer.byteLength(header);
     this.batch.push(header);
     this.batchBytes += n;

@@ -1,4 +1,5 @@
 import WebSocket from 'ws';
+import { redactUrl, redactUrlsIn } from '../core/redact-url.js';
 import type { Clock } from '../core/clock.js';
 import type { SourceEvent } from '../core/events.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
@@ -79,6 +80,11 @@ export interface BybitConnectionStats {
 interface TopicState {
   /** Last data frame for this topic, or when it was last (re)subscribed, whichever is later. */
   lastSeenAt: number;
+  /**
+   * Last data frame, or when the topic was added or its socket opened (a grace period for the first frame).
+   * Unlike lastSeenAt, the watchdog's resubscribe does not touch it: a topic that never answers stays not live.
+   */
+  lastLiveAt: number;
 }
 
 const TOPIC_KEY = '"topic":"';
@@ -140,7 +146,7 @@ export class BybitConnection {
     this.staleAfterMs = options.staleAfterMs ?? 60_000;
     this.isWatched = options.isWatched ?? ((t) => t.startsWith('tickers.'));
     const now = this.clock.now();
-    for (const t of options.topics) this.topicStates.set(t, { lastSeenAt: now });
+    for (const t of options.topics) this.topicStates.set(t, { lastSeenAt: now, lastLiveAt: now });
   }
 
   /** Opens the socket; from now on it reconnects until `close()`. Idempotent. */
@@ -188,13 +194,29 @@ export class BybitConnection {
     return out;
   }
 
+  /**
+   * Topics matching `filter` (e.g. tickers) and how many of them are live: a data frame within staleAfterMs,
+   * or still inside the grace period after being added or their socket opening. Resubscribing does not
+   * make a topic live, so readiness cannot be fooled by the watchdog. A down socket has no live topics.
+   */
+  liveness(nowMs: number, filter: (topic: string) => boolean): { live: number; total: number } {
+    let live = 0;
+    let total = 0;
+    for (const [topic, st] of this.topicStates) {
+      if (!filter(topic)) continue;
+      total++;
+      if (this.isUp && nowMs - st.lastLiveAt <= this.staleAfterMs) live++;
+    }
+    return { live, total };
+  }
+
   /** Adds topics (already-present ones are ignored) and subscribes them now if the socket is open. */
   addTopics(topics: readonly string[]): void {
     const now = this.clock.now();
     const fresh: string[] = [];
     for (const t of topics) {
       if (this.topicStates.has(t)) continue;
-      this.topicStates.set(t, { lastSeenAt: now });
+      this.topicStates.set(t, { lastSeenAt: now, lastLiveAt: now });
       this.rejected.delete(t);
       fresh.push(t);
     }
@@ -242,7 +264,7 @@ export class BybitConnection {
         perMessageDeflate: false,
       });
     } catch (err) {
-      this.onConnectFailed(`cannot open ${this.opts.url}: ${errorText(err)}`);
+      this.onConnectFailed(redactUrlsIn(`cannot open ${redactUrl(this.opts.url)}: ${errorText(err)}`));
       return;
     }
     this.ws = ws;
@@ -280,7 +302,10 @@ export class BybitConnection {
     this.connectedAt = now;
     this.pending.clear();
     this.rejected.clear();
-    for (const st of this.topicStates.values()) st.lastSeenAt = now;
+    for (const st of this.topicStates.values()) {
+      st.lastSeenAt = now;
+      st.lastLiveAt = now;
+    }
     this.log.info({ conn: this.id, topics: this.topicStates.size, reconnects: this.reconnects }, 'bybit ws open');
     this.emit({ kind: 'source-up', source: this.id, tsInit: now });
     this.sendBatched('subscribe', [...this.topicStates.keys()]);
@@ -374,7 +399,10 @@ export class BybitConnection {
     if (start >= 0) {
       const end = text.indexOf('"', start);
       const st = end > start ? this.topicStates.get(text.slice(start, end)) : undefined;
-      if (st !== undefined) st.lastSeenAt = now;
+      if (st !== undefined) {
+        st.lastSeenAt = now;
+        st.lastLiveAt = now;
+      }
     }
     try {
       this.opts.onFrame(text, now, this.id);

@@ -6,6 +6,8 @@ import { BybitDecoder } from './bybit-decoder.js';
 import { classifyWithSchemas } from './bybit-schemas.js';
 
 const SEED = 424242;
+/** Receipt time of the fuzz frames; their event times sit around it, inside and outside the default band. */
+const TS_INIT = 0;
 
 function collect(decoder: BybitDecoder, frames: string[]): MarketEvent[] {
   const out: MarketEvent[] = [];
@@ -119,7 +121,7 @@ const validFrameArb = fc.oneof(
   fc.record({ symbol: symbolArb, type: fc.constantFrom('snapshot', 'delta'), fields: fieldsArb }).map((f) =>
     JSON.stringify({ topic: `tickers.${f.symbol}`, type: f.type, ts: 1, cs: 2, data: { symbol: f.symbol, ...f.fields } }),
   ),
-  fc.tuple(symbolArb, fc.array(fc.record({ T: fc.nat(), S: fc.constantFrom('Buy', 'Sell'), v: fc.constantFrom('0.1', '5', '12.5'), p: fc.constantFrom('1', '65000.5') }), { minLength: 1, maxLength: 4 })).map(
+  fc.tuple(symbolArb, fc.array(fc.record({ T: fc.oneof(fc.nat(4000), fc.integer({ min: -61_000, max: 6_000 }), fc.constantFrom(99999999999999, 0, -5, -60_000, -60_001, 5_000, 5_001)), S: fc.constantFrom('Buy', 'Sell'), v: fc.constantFrom('0.1', '5', '12.5'), p: fc.constantFrom('1', '65000.5') }), { minLength: 1, maxLength: 4 })).map(
     ([s, items]) => JSON.stringify({ topic: `publicTrade.${s}`, type: 'snapshot', ts: 3, data: items.map((i) => ({ ...i, s })) }),
   ),
   fc.tuple(symbolArb, fc.constantFrom('Buy', 'Sell')).map(([s, S]) => JSON.stringify({ topic: `allLiquidation.${s}`, ts: 4, data: [{ T: 4, s, S, v: '1', p: '2' }] })),
@@ -127,7 +129,18 @@ const validFrameArb = fc.oneof(
   fc.constant('{"topic":"kline.1.BTCUSDT","type":"snapshot","ts":1,"data":[]}'),
 );
 
-const jsonValueArb = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }), fc.constant({}));
+const jsonValueArb = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.integer(), { maxLength: 2 }),
+  fc.constant({}),
+  // Strings JS reads as numbers but Bybit never sends, and edge values of real fields.
+  fc.constantFrom('0b1', '1e3', ' 1', '1 ', '0x10', '+1', '.5', '1.', '-0', '0', '-1', '1'.repeat(33), 'Infinity', 'NaN', '1.2.3', '--1'),
+  fc.constantFrom(99999999999999, -1, 0, -5, 1e300),
+);
 
 function mutate(text: string, how: number, pick: number, value: unknown, junk: string): string {
   switch (how) {
@@ -154,6 +167,64 @@ function mutate(text: string, how: number, pick: number, value: unknown, junk: s
   }
 }
 
+describe('BybitDecoder refuses hostile numbers and times (issue 7, defect 3)', () => {
+  const T0 = 1_786_310_817_000;
+  const trade = (T: number | string, p = '100', v = '1') => `{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":${T0},"data":[{"T":${T},"s":"BTCUSDT","S":"Buy","v":"${v}","p":"${p}"}]}`;
+  const liq = (T: number) => `{"topic":"allLiquidation.BTCUSDT","type":"snapshot","ts":${T0},"data":[{"T":${T},"s":"BTCUSDT","S":"Buy","v":"1","p":"100"}]}`;
+  const ticker = (ts: number, fields: string) => `{"topic":"tickers.BTCUSDT","type":"snapshot","ts":${ts},"data":{"symbol":"BTCUSDT",${fields}}}`;
+
+  it('refuses trade and liquidation T of 99999999999999, 0 and -5, and ticker ts -1, counted as event-time', () => {
+    const d = new BybitDecoder();
+    const frames = [trade(99999999999999), trade(0), trade(-5), liq(99999999999999), liq(0), liq(-5), ticker(-1, '"lastPrice":"100"')];
+    const ev: MarketEvent[] = [];
+    for (const f of frames) d.decode(f, T0, (e) => ev.push(e));
+    expect(ev).toEqual([]);
+    expect(d.counters.bad['event-time']).toBe(7);
+    for (const f of frames) expect(classifyWithSchemas(f, T0)).toBe('bad');
+  });
+
+  it('accepts times inside the band and honours a configured band', () => {
+    const d = new BybitDecoder();
+    const ok = [trade(T0 + 5_000), trade(T0 - 60_000), liq(T0 - 1), ticker(T0 + 4_999, '"lastPrice":"100"')];
+    let n = 0;
+    for (const f of ok) d.decode(f, T0, () => n++);
+    expect(n).toBe(4);
+    for (const f of ok) expect(classifyWithSchemas(f, T0)).not.toBe('bad');
+    const strict = new BybitDecoder({ eventTimeBand: { maxAheadMs: 100, maxBehindMs: 100 } });
+    strict.decode(trade(T0 + 101), T0, () => n++);
+    strict.decode(trade(T0 - 101), T0, () => n++);
+    strict.decode(trade(T0 + 100), T0, () => n++);
+    expect(n).toBe(5);
+    expect(strict.counters.bad['event-time']).toBe(2);
+  });
+
+  it('reads only plain decimal strings as numbers', () => {
+    for (const bad of ['0b1', '1e3', ' 1', '1 ', '0x10', '+1', '.5', '1.', 'Infinity', '1_000', '١']) {
+      const d = new BybitDecoder();
+      d.decode(trade(T0, bad), T0, () => undefined);
+      d.decode(ticker(T0, `"lastPrice":"100","openInterest":${JSON.stringify(bad)}`), T0, () => undefined);
+      expect(d.counters.bad, bad).toMatchObject({ trade: 1, ticker: 1 });
+      expect(classifyWithSchemas(trade(T0, bad), T0), bad).toBe('bad');
+    }
+    const d = new BybitDecoder();
+    const ev: MarketEvent[] = [];
+    d.decode(ticker(T0, '"lastPrice":"65000.5","fundingRate":"-0.0001","openInterest":"0","price24hPcnt":"-0.05"'), T0, (e) => ev.push(e));
+    expect(ev).toHaveLength(1);
+  });
+
+  it('refuses zero and negative ticker prices and negative open interest without touching state', () => {
+    const d = new BybitDecoder();
+    d.decode(ticker(T0, '"lastPrice":"100","markPrice":"100"'), T0, () => undefined);
+    for (const fields of ['"lastPrice":"0"', '"lastPrice":"-1"', '"markPrice":"0"', '"indexPrice":"-3"', '"openInterest":"-1"']) {
+      d.decode(`{"topic":"tickers.BTCUSDT","type":"delta","ts":${T0},"data":{"symbol":"BTCUSDT",${fields}}}`, T0, () => undefined);
+      expect(classifyWithSchemas(ticker(T0, fields), T0), fields).toBe('bad');
+    }
+    expect(d.counters.bad.ticker).toBe(5);
+    expect(d.tickerState('BTCUSDT')!.lastPrice).toBe(100);
+    expect(d.tickerState('BTCUSDT')!.markPrice).toBe(100);
+  });
+});
+
 describe('BybitDecoder fuzz', () => {
   it('100k random and mutated frames: nothing throws, every frame is accounted for, verdicts match the zod contract', () => {
     const frameArb = fc.tuple(validFrameArb, fc.nat(6), fc.nat(), jsonValueArb, fc.string({ maxLength: 12 })).map(([t, how, pick, v, junk]) => (how >= 5 ? t : mutate(t, how, pick, v, junk)));
@@ -166,9 +237,9 @@ describe('BybitDecoder fuzz', () => {
       const beforeBad = d.badFrames;
       const beforeDbs = d.counters.bad['delta-before-snapshot'];
       let got = 0;
-      expect(() => d.decode(text, 0, () => got++)).not.toThrow();
+      expect(() => d.decode(text, TS_INIT, () => got++)).not.toThrow();
       emitted += got;
-      const verdict = classifyWithSchemas(text);
+      const verdict = classifyWithSchemas(text, TS_INIT);
       const decoderBad = d.badFrames > beforeBad;
       const statefulRefusal = d.counters.bad['delta-before-snapshot'] > beforeDbs;
       if (verdict === 'bad') expectedBad++;

@@ -2,9 +2,48 @@ import type { LiquidationsOccurred, MarketEvent, RealizedLiquidation, TickerUpda
 import { TICKER_NUMERIC_FIELDS, emptyTickerState, parseDecimal, type TickerNumericField, type TickerState } from '../core/ticker-state.js';
 
 /** Why a frame was refused. Every refusal is counted; none throws. */
-export type BadFrameReason = 'json' | 'envelope' | 'ticker' | 'trade' | 'liquidation' | 'symbol-mismatch' | 'delta-before-snapshot';
+export type BadFrameReason = 'json' | 'envelope' | 'ticker' | 'trade' | 'liquidation' | 'symbol-mismatch' | 'delta-before-snapshot' | 'event-time';
 
-export const BAD_FRAME_REASONS: readonly BadFrameReason[] = ['json', 'envelope', 'ticker', 'trade', 'liquidation', 'symbol-mismatch', 'delta-before-snapshot'];
+export const BAD_FRAME_REASONS: readonly BadFrameReason[] = ['json', 'envelope', 'ticker', 'trade', 'liquidation', 'symbol-mismatch', 'delta-before-snapshot', 'event-time'];
+
+/**
+ * How far an exchange time (`ts`, trade/liquidation `T`) may lie from the frame's receipt time (`tsInit`) before
+ * the frame is refused (reason `event-time`). Windows are keyed by event time and their head is the largest time
+ * seen, so one trade stamped far ahead would move the head and make every honest event after it "too old"
+ * (the coin's windows freeze); one stamped at 0 or -5 is nonsense. Relative to `tsInit`, so a replay of a
+ * recorded tape judges each record against its own receipt time, exactly as live did.
+ */
+export interface EventTimeBand {
+  /** Largest `event time - tsInit` accepted, ms. */
+  readonly maxAheadMs: number;
+  /** Largest `tsInit - event time` accepted, ms. */
+  readonly maxBehindMs: number;
+}
+
+/**
+ * Defaults (see README, Failure behaviour): Bybit stamps with NTP-synced clocks and its private API already
+ * refuses requests from a host whose clock is off by more than a few seconds, so 5 s ahead covers honest skew;
+ * 60 s behind covers network stalls, Bybit's own batching and a busy event loop before a frame counts as
+ * history.
+ */
+export const DEFAULT_EVENT_TIME_BAND: EventTimeBand = { maxAheadMs: 5_000, maxBehindMs: 60_000 };
+
+/** Whether `eventMs` is a time the band accepts for a frame received at `tsInit`. */
+export function inEventTimeBand(eventMs: number, tsInit: number, band: EventTimeBand): boolean {
+  return eventMs - tsInit <= band.maxAheadMs && tsInit - eventMs <= band.maxBehindMs;
+}
+
+/** Per ticker field: 0 any decimal, 1 must be ≥ 0, 2 must be > 0 (prices). `""` (no value) always passes. */
+export const TICKER_FIELD_SIGN: Readonly<Partial<Record<TickerNumericField, 1 | 2>>> = {
+  lastPrice: 2,
+  markPrice: 2,
+  indexPrice: 2,
+  openInterest: 1,
+  openInterestValue: 1,
+  volume24h: 1,
+  turnover24h: 1,
+};
+const SIGN_BY_INDEX = Int8Array.from(TICKER_NUMERIC_FIELDS, (f) => TICKER_FIELD_SIGN[f] ?? 0);
 
 export interface DecoderCounters {
   frames: number;
@@ -22,6 +61,8 @@ export interface DecoderCounters {
 export interface BybitDecoderOptions {
   /** Told about every refused frame (rate-limit logging there, not here). */
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
+  /** Event times outside this band around receipt time are refused; default {@link DEFAULT_EVENT_TIME_BAND}. */
+  readonly eventTimeBand?: EventTimeBand;
 }
 
 const FIELD_INDEX = new Map<string, number>(TICKER_NUMERIC_FIELDS.map((f, i) => [f, i]));
@@ -42,13 +83,20 @@ export class BybitDecoder {
     liquidations: 0,
     control: 0,
     ignoredTopics: 0,
-    bad: { json: 0, envelope: 0, ticker: 0, trade: 0, liquidation: 0, 'symbol-mismatch': 0, 'delta-before-snapshot': 0 },
+    bad: { json: 0, envelope: 0, ticker: 0, trade: 0, liquidation: 0, 'symbol-mismatch': 0, 'delta-before-snapshot': 0, 'event-time': 0 },
   };
   private readonly tickers = new Map<string, TickerState>();
   private readonly scratchValues = new Float64Array(TICKER_NUMERIC_FIELDS.length);
   private readonly scratchIdx = new Int32Array(TICKER_NUMERIC_FIELDS.length);
 
-  constructor(private readonly opts: BybitDecoderOptions = {}) {}
+  private readonly maxAheadMs: number;
+  private readonly maxBehindMs: number;
+
+  constructor(private readonly opts: BybitDecoderOptions = {}) {
+    const band = opts.eventTimeBand ?? DEFAULT_EVENT_TIME_BAND;
+    this.maxAheadMs = band.maxAheadMs;
+    this.maxBehindMs = band.maxBehindMs;
+  }
 
   /** Merged ticker state of `symbol`, or undefined before its first snapshot. */
   tickerState(symbol: string): Readonly<TickerState> | undefined {
@@ -94,6 +142,9 @@ export class BybitDecoder {
     let ev: MarketEvent | string;
     // Compare the prefix in place rather than slicing a string per frame.
     const kind = dot === 7 && topic.startsWith('tickers') ? 'tickers' : dot === 11 && topic.startsWith('publicTrade') ? 'publicTrade' : dot === 14 && topic.startsWith('allLiquidation') ? 'allLiquidation' : '';
+    if (kind !== '' && (ts - tsInit > this.maxAheadMs || tsInit - ts > this.maxBehindMs)) {
+      return this.bad('event-time', `ts ${ts} is ${ts - tsInit} ms from receipt`, text);
+    }
     switch (kind) {
       case 'tickers':
         {
@@ -109,12 +160,12 @@ export class BybitDecoder {
         break;
       case 'publicTrade':
         ev = this.trades(symbol, f.data, tsInit);
-        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' ? ev : 'trade', ev, text);
+        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' || ev === 'event-time' ? ev : 'trade', ev, text);
         this.counters.trades++;
         break;
       case 'allLiquidation':
         ev = this.liquidations(symbol, f.data, ts, tsInit);
-        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' ? ev : 'liquidation', ev, text);
+        if (typeof ev === 'string') return this.bad(ev === 'symbol-mismatch' || ev === 'event-time' ? ev : 'liquidation', ev, text);
         this.counters.liquidations++;
         break;
       default:
@@ -151,6 +202,8 @@ export class BybitDecoder {
       if (idx === undefined) continue;
       const v = parseDecimal(d[key]);
       if (v === undefined) return `ticker field ${key}`;
+      const sign = SIGN_BY_INDEX[idx]!;
+      if (sign !== 0 && (sign === 2 ? v <= 0 : v < 0)) return `ticker field ${key} not ${sign === 2 ? 'positive' : 'non-negative'}`;
       this.scratchIdx[n] = idx;
       this.scratchValues[n] = v;
       n++;
@@ -204,6 +257,7 @@ export class BybitDecoder {
       const qty = parseDecimal(t.v);
       const price = parseDecimal(t.p);
       if (typeof T !== 'number' || !Number.isFinite(T)) return 'trade T';
+      if (T - tsInit > this.maxAheadMs || tsInit - T > this.maxBehindMs) return 'event-time';
       if (qty === undefined || !(qty > 0) || price === undefined || !(price > 0)) return 'trade v/p';
       if (t.S === 'Buy') {
         buyQty += qty;
@@ -235,6 +289,7 @@ export class BybitDecoder {
       const qty = parseDecimal(l.v);
       const price = parseDecimal(l.p);
       if (typeof T !== 'number' || !Number.isFinite(T)) return 'liquidation T';
+      if (T - tsInit > this.maxAheadMs || tsInit - T > this.maxBehindMs) return 'event-time';
       if (qty === undefined || !(qty > 0) || price === undefined || !(price > 0)) return 'liquidation v/p';
       // S is the side of the liquidated position: Buy = a long was liquidated.
       const side = l.S === 'Buy' ? 'long' : l.S === 'Sell' ? 'short' : undefined;

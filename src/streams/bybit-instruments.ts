@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Clock } from '../core/clock.js';
 import type { SourceEvent } from '../core/events.js';
 import { Backoff, type BackoffOptions } from './backoff.js';
+import { InstrumentShrinkGuard, type ShrinkGuardOptions } from './instrument-shrink-guard.js';
 
 /** One tradable USDT linear perpetual. Numbers are parsed from Bybit's decimal strings. */
 export interface LinearInstrument {
@@ -159,6 +160,8 @@ export interface InstrumentsChange {
   /** Same symbol, different tick size, step, leverage…  */
   readonly changed: readonly LinearInstrument[];
   readonly instruments: readonly LinearInstrument[];
+  /** Set when a large shrink was applied after this many consecutive replies agreed on it. */
+  readonly shrinkConfirmedAfter?: number;
 }
 
 export interface InstrumentsWatcherOptions {
@@ -171,11 +174,17 @@ export interface InstrumentsWatcherOptions {
   readonly retry?: BackoffOptions;
   /** Source id for SourceDown/SourceUp. Default `bybit-rest-instruments`. */
   readonly sourceId?: string;
+  /** Suspect replies (empty, or a large share gone at once); default: more than 33 % gone, 3 replies in a row. */
+  readonly shrinkGuard?: ShrinkGuardOptions;
+  /** Retry after a suspect reply; default base 30 s, cap intervalMs. */
+  readonly suspectRetry?: BackoffOptions;
 }
 
 /**
  * Re-runs discovery every intervalMs on the Clock and emits the diff. A failed run keeps the last good
- * list, emits SourceDown once, and retries with jittered backoff; the next success emits SourceUp.
+ * list, emits SourceDown once, and retries with jittered backoff; the next success emits SourceUp. A suspect
+ * reply (see {@link InstrumentShrinkGuard}) counts as a failure: the last good list stays, SourceDown carries
+ * why, and discovery is retried soon (suspectRetry) until the reply is believed or the list recovers.
  */
 export class InstrumentsWatcher {
   readonly changes$: Observable<InstrumentsChange>;
@@ -183,6 +192,8 @@ export class InstrumentsWatcher {
   private readonly changesSubject = new Subject<InstrumentsChange>();
   private readonly eventsSubject = new Subject<SourceEvent>();
   private readonly backoff: Backoff;
+  private readonly suspectBackoff: Backoff;
+  private readonly guard: InstrumentShrinkGuard;
   private readonly timerName: string;
   private list: LinearInstrument[] = [];
   private hadSuccess = false;
@@ -193,6 +204,8 @@ export class InstrumentsWatcher {
 
   constructor(private readonly opts: InstrumentsWatcherOptions) {
     this.backoff = new Backoff(opts.random, opts.retry ?? { baseMs: 5_000, capMs: 300_000 });
+    this.suspectBackoff = new Backoff(opts.random, opts.suspectRetry ?? { baseMs: 30_000, capMs: opts.intervalMs ?? 3_600_000 });
+    this.guard = new InstrumentShrinkGuard(opts.shrinkGuard ?? { maxDropFraction: 0.33, confirmations: 3 });
     this.timerName = `${opts.sourceId ?? 'bybit-rest-instruments'}:refresh`;
     this.changes$ = this.changesSubject.asObservable();
     this.sourceEvents$ = this.eventsSubject.asObservable();
@@ -217,8 +230,8 @@ export class InstrumentsWatcher {
     return this.list;
   }
 
-  stats(): { runs: number; failures: number; lastError: string; lastSuccessAt: number; symbols: number } {
-    return { ...this.counters, symbols: this.list.length };
+  stats(): { runs: number; failures: number; lastError: string; lastSuccessAt: number; symbols: number; suspectStreak: number } {
+    return { ...this.counters, symbols: this.list.length, suspectStreak: this.guard.suspectStreak };
   }
 
   /** One discovery run (joins a run already in flight). Never rejects. */
@@ -234,21 +247,30 @@ export class InstrumentsWatcher {
     const source = this.opts.sourceId ?? 'bybit-rest-instruments';
     this.counters.runs++;
     let next: LinearInstrument[];
-    try {
-      next = await this.opts.discover();
-    } catch (err) {
+    const fail = (why: string, backoff: Backoff) => {
       this.counters.failures++;
-      this.counters.lastError = err instanceof Error ? err.message : String(err);
+      this.counters.lastError = why;
       if (!this.down && this.running) {
         this.down = true;
         this.eventsSubject.next({ kind: 'source-down', source, tsInit: clock.now(), reason: this.counters.lastError });
       }
-      if (this.running) clock.setTimer(this.timerName, clock.now() + this.backoff.nextDelayMs(), () => void this.refresh());
+      if (this.running) clock.setTimer(this.timerName, clock.now() + backoff.nextDelayMs(), () => void this.refresh());
+    };
+    try {
+      next = await this.opts.discover();
+    } catch (err) {
+      fail(err instanceof Error ? err.message : String(err), this.backoff);
       return;
     }
     if (!this.running) return;
+    const verdict = this.guard.check(this.list, next);
+    if (verdict.kind === 'hold') {
+      fail(`suspect reply: ${verdict.reason}`, this.suspectBackoff);
+      return;
+    }
     const now = clock.now();
     this.backoff.reset();
+    this.suspectBackoff.reset();
     this.counters.lastSuccessAt = now;
     if (this.down) {
       this.down = false;
@@ -265,7 +287,8 @@ export class InstrumentsWatcher {
     this.list = next;
     if (!this.hadSuccess || listed.length + delisted.length + changed.length > 0) {
       this.hadSuccess = true;
-      this.changesSubject.next({ tsInit: now, listed, delisted, changed, instruments: next });
+      const confirmed = verdict.confirmedAfter === undefined ? {} : { shrinkConfirmedAfter: verdict.confirmedAfter };
+      this.changesSubject.next({ tsInit: now, listed, delisted, changed, instruments: next, ...confirmed });
     }
     clock.setTimer(this.timerName, now + (this.opts.intervalMs ?? 3_600_000), () => void this.refresh());
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TICKER_NUMERIC_FIELDS, parseDecimal } from '../core/ticker-state.js';
+import { DEFAULT_EVENT_TIME_BAND, TICKER_FIELD_SIGN, inEventTimeBand, type EventTimeBand } from './bybit-decoder.js';
 
 /**
  * The Bybit v5 public linear frame contract in zod. The hot-path decoder (`bybit-decoder.ts`) checks the same
@@ -11,12 +12,20 @@ const positiveDecimal = z.string().refine((s) => {
   const n = parseDecimal(s);
   return n !== undefined && n > 0;
 }, 'not a positive decimal string');
+/** `""` (no value) or a decimal ≥ 0 (sign 1) or > 0 (sign 2, prices). */
+const signedDecimal = (sign: 1 | 2) =>
+  z.string().refine((s) => {
+    const n = parseDecimal(s);
+    return n !== undefined && (Number.isNaN(n) || (sign === 2 ? n > 0 : n >= 0));
+  }, sign === 2 ? 'not a positive decimal string' : 'not a non-negative decimal string');
 const finite = z.number().refine(Number.isFinite, 'not finite');
 
-const tickerFields = Object.fromEntries(TICKER_NUMERIC_FIELDS.map((f) => [f, decimal.optional()])) as Record<
-  (typeof TICKER_NUMERIC_FIELDS)[number],
-  z.ZodOptional<typeof decimal>
->;
+const tickerFields = Object.fromEntries(
+  TICKER_NUMERIC_FIELDS.map((f) => {
+    const sign = TICKER_FIELD_SIGN[f];
+    return [f, (sign === undefined ? decimal : signedDecimal(sign)).optional()];
+  }),
+) as Record<(typeof TICKER_NUMERIC_FIELDS)[number], z.ZodOptional<typeof decimal>>;
 
 export const tickerFrameSchema = z
   .object({
@@ -49,8 +58,16 @@ export const liquidationFrameSchema = z
 
 export const controlFrameSchema = z.looseObject({ op: z.string() });
 
-/** Classifies a frame with the zod contract: the kind it is valid as, 'control', 'ignored' or 'bad'. */
-export function classifyWithSchemas(text: string): 'tickers' | 'publicTrade' | 'allLiquidation' | 'control' | 'ignored' | 'bad' {
+/**
+ * Classifies a frame received at `tsInit` with the zod contract: the kind it is valid as, 'control', 'ignored' or
+ * 'bad'. The event-time rule depends on the receipt time, so it is checked after the shape: the envelope `ts` and
+ * every item's `T` must lie inside `band` around `tsInit` (see `EventTimeBand`).
+ */
+export function classifyWithSchemas(
+  text: string,
+  tsInit = 0,
+  band: EventTimeBand = DEFAULT_EVENT_TIME_BAND,
+): 'tickers' | 'publicTrade' | 'allLiquidation' | 'control' | 'ignored' | 'bad' {
   let frame: unknown;
   try {
     frame = JSON.parse(text);
@@ -64,13 +81,18 @@ export function classifyWithSchemas(text: string): 'tickers' | 'publicTrade' | '
   const kind = topic.slice(0, dot);
   const ts = (frame as { ts?: unknown }).ts;
   if (dot < 0 || dot === topic.length - 1 || typeof ts !== 'number' || !Number.isFinite(ts)) return 'bad';
+  const inBand = (t: number) => inEventTimeBand(t, tsInit, band);
   switch (kind) {
     case 'tickers':
-      return tickerFrameSchema.safeParse(frame).success ? 'tickers' : 'bad';
-    case 'publicTrade':
-      return tradeFrameSchema.safeParse(frame).success ? 'publicTrade' : 'bad';
-    case 'allLiquidation':
-      return liquidationFrameSchema.safeParse(frame).success ? 'allLiquidation' : 'bad';
+      return tickerFrameSchema.safeParse(frame).success && inBand(ts) ? 'tickers' : 'bad';
+    case 'publicTrade': {
+      const r = tradeFrameSchema.safeParse(frame);
+      return r.success && inBand(ts) && r.data.data.every((t) => inBand(t.T)) ? 'publicTrade' : 'bad';
+    }
+    case 'allLiquidation': {
+      const r = liquidationFrameSchema.safeParse(frame);
+      return r.success && inBand(ts) && (Array.isArray(r.data.data) ? r.data.data : [r.data.data]).every((l) => inBand(l.T)) ? 'allLiquidation' : 'bad';
+    }
     default:
       return 'ignored';
   }

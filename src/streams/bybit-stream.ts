@@ -141,6 +141,18 @@ export class BybitStream {
     });
   }
 
+  /** Share of subscribed ticker topics that are live (see BybitConnection.liveness); 0 with no topics. */
+  liveTickerShare(nowMs: number): { live: number; total: number; share: number } {
+    let live = 0;
+    let total = 0;
+    for (const sh of this.shards) {
+      const l = sh.conn.liveness(nowMs, (t) => t.startsWith('tickers.'));
+      live += l.live;
+      total += l.total;
+    }
+    return { live, total, share: total === 0 ? 0 : live / total };
+  }
+
   stats(): BybitConnectionStats[] {
     return this.shards.map((sh) => sh.conn.stats());
   }

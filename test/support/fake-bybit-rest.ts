@@ -30,6 +30,8 @@ export type RestFault =
   | { kind: 'retCode'; retCode: number; retMsg: string }
   | { kind: 'http'; status: number; body?: string }
   | { kind: 'malformed' }
+  /** HTTP 200 with an HTML page (a CDN or captive-portal reply), content-type text/html. */
+  | { kind: 'html' }
   | { kind: 'slow'; delayMs: number };
 
 export interface RecordedHttpRequest {
@@ -137,6 +139,11 @@ export class FakeBybitRest {
     const envelope = (retCode: number, retMsg: string, result: unknown) =>
       JSON.stringify({ retCode, retMsg, result, retExtInfo: {}, time: Date.now() });
     if (fault?.kind === 'http') return send(fault.status, fault.body ?? `<html><body>${fault.status}</body></html>`);
+    if (fault?.kind === 'html' && !res.destroyed) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>We will be back soon</h1></body></html>');
+      return;
+    }
     if (fault?.kind === 'malformed') return send(200, '{"retCode":0,"retMsg":"OK","result":{"list":[{"symbol":');
     if (fault?.kind === 'retCode') return send(200, envelope(fault.retCode, fault.retMsg, {}));
     const result = this.route(url.pathname, query);

@@ -38,6 +38,8 @@ export interface FakeBybitWsOptions {
   answerPings?: boolean;
   /** Topics the server refuses; a request containing one fails as a whole and subscribes nothing. */
   rejectTopic?: (topic: string) => boolean;
+  /** Topics the server acks but never sends a frame for (no snapshot, no pushes), as a stuck Bybit shard does. */
+  mute?: (topic: string) => boolean;
   /** Listen on this port (0 = ephemeral). */
   port?: number;
 }
@@ -147,7 +149,7 @@ export class FakeBybitWs {
       for (const c of this.conns) {
         if (c.ws.readyState !== WebSocket.OPEN) continue;
         for (const t of c.topics) {
-          if (!t.startsWith('tickers.') || this.silent.has(t)) continue;
+          if (!t.startsWith('tickers.') || this.silent.has(t) || this.opts.mute?.(t)) continue;
           c.ws.send(tickerDeltaFrame(t.slice('tickers.'.length), Date.now(), seq));
         }
       }
@@ -211,7 +213,7 @@ export class FakeBybitWs {
       if (bad !== undefined) return ack(false, `Invalid topic: ${bad}`);
       for (const t of args) {
         conn.topics.add(t);
-        if (this.opts.snapshotBeforeAck !== false && t.startsWith('tickers.')) {
+        if (this.opts.snapshotBeforeAck !== false && t.startsWith('tickers.') && !this.opts.mute?.(t)) {
           conn.ws.send(tickerSnapshotFrame(t.slice('tickers.'.length), Date.now()));
         }
       }

@@ -156,9 +156,9 @@ export class FakeCoinGlass {
     });
   }
 
-  static async start(apiKey: string): Promise<FakeCoinGlass> {
+  static async start(apiKey: string, port = 0): Promise<FakeCoinGlass> {
     const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     return new FakeCoinGlass(server, apiKey);
   }
 

@@ -34,3 +34,44 @@ async function check(name: string, url: string, defaultPort: number): Promise<bo
 /** True when PostgreSQL answers; throws when it is required and does not. Use with `describe.runIf`. */
 export const pgAvailable = await check('PostgreSQL', PG_URL, 5432);
 export const redisAvailable = await check('Redis', REDIS_URL, 6379);
+
+async function timescaleOnServer(): Promise<boolean> {
+  if (!pgAvailable) return false;
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    const r = await client.query(`SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'`);
+    const preload = await client.query<{ setting: string }>(`SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'`);
+    return r.rowCount === 1 && (preload.rows[0]?.setting ?? '').includes('timescaledb');
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * True when the test server has TimescaleDB available and preloaded. `.ci/run` sets
+ * WHALESTACK_REQUIRE_TIMESCALEDB=1 after installing it, so a CI run can never pass with the TimescaleDB
+ * path silently skipped.
+ */
+export const timescaleAvailable = await timescaleOnServer();
+if (!timescaleAvailable && process.env.WHALESTACK_REQUIRE_TIMESCALEDB === '1') {
+  throw new Error('TimescaleDB is required (WHALESTACK_REQUIRE_TIMESCALEDB=1) but not available on the test server');
+}
+
+/** A way to run the storage layer on the test server: with TimescaleDB (`auto`) or as plain PostgreSQL (`off`). */
+export interface StorageMode {
+  readonly name: 'timescaledb' | 'plain';
+  readonly timescaledb: 'auto' | 'off';
+}
+
+/**
+ * The storage paths the storage tests run under (`describe.each`): plain PostgreSQL always, TimescaleDB when
+ * the server has it. Both run against the same server; `TIMESCALEDB=off` keeps the extension out.
+ */
+export const STORAGE_MODES: readonly StorageMode[] = [
+  ...(timescaleAvailable ? [{ name: 'timescaledb', timescaledb: 'auto' } as const] : []),
+  { name: 'plain', timescaledb: 'off' } as const,
+];

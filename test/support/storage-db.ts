@@ -48,3 +48,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 export function wallClock(): LiveClock {
   return new LiveClock();
 }
+
+/**
+ * Base time for rows written by storage tests: the start of the previous hour. Test rows carry recent times
+ * so TimescaleDB's retention jobs (90/180/730 days) and compression jobs (7 days) never touch them while a
+ * test runs, exactly like the rows the daemon writes; a fixed 2025 stamp lost rows to retention mid-test.
+ */
+export function recentBaseMs(nowMs: number = Date.now()): number {
+  return Math.floor(nowMs / 3_600_000) * 3_600_000 - 3_600_000;
+}

@@ -1,5 +1,10 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { finished } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { PGlite } from '@electric-sql/pglite';
@@ -164,7 +169,33 @@ export class PgDatabase implements Database {
   }
 }
 
-/** Embedded PostgreSQL (WASM) persisted under `dataDir`; one in-process session, so writes are serialized. */
+/** Memory settings of the embedded store (see `PgliteDatabase.open`). */
+export interface PgliteOptions {
+  /** PostgreSQL `shared_buffers` inside the WASM heap, MB. PGlite's default is 128. */
+  readonly sharedBuffersMb?: number;
+}
+
+/** Our default `shared_buffers` for PGlite: 16 MB instead of 128 MB (the store is written in batches, rarely read). */
+export const PGLITE_SHARED_BUFFERS_MB = 16;
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * Creates a new PGlite data directory (initdb) in a short-lived child process. initdb runs in its own WASM
+ * instance and leaves ~400 MB of RSS behind in the process that ran it (WASM memory never shrinks and the
+ * allocator keeps its arenas), so the daemon would carry it for its whole life on a first start.
+ */
+async function initPgliteDataDir(dataDir: string): Promise<void> {
+  const entry = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
+  const script = `const { PGlite } = await import(${JSON.stringify(entry)}); const db = await PGlite.create({ dataDir: ${JSON.stringify(dataDir)} }); await db.close();`;
+  await execFileAsync(process.execPath, ['--input-type=module', '-e', script], { timeout: 300_000 });
+}
+
+/**
+ * Embedded PostgreSQL (WASM) persisted under `dataDir`; one in-process session, so writes are serialized.
+ * Memory: the WASM heap only grows, so everything PostgreSQL touches stays resident; the big item is
+ * `shared_buffers` (PGlite default 128 MB, ours 16 MB), and a first start's initdb runs in a child process.
+ */
 export class PgliteDatabase implements Database {
   readonly kind = 'pglite' as const;
 
@@ -173,9 +204,15 @@ export class PgliteDatabase implements Database {
   private constructor(private readonly db: PGlite) {}
 
   /** Opens (creating if needed) the database under `dataDir`; `undefined` keeps it in memory. */
-  static async open(dataDir: string | undefined): Promise<PgliteDatabase> {
-    if (dataDir !== undefined) fs.mkdirSync(dataDir, { recursive: true });
-    const db = dataDir === undefined ? await PGlite.create() : await PGlite.create({ dataDir });
+  static async open(dataDir: string | undefined, options: PgliteOptions = {}): Promise<PgliteDatabase> {
+    const sharedBuffersMb = options.sharedBuffersMb ?? PGLITE_SHARED_BUFFERS_MB;
+    if (!Number.isInteger(sharedBuffersMb) || sharedBuffersMb < 1) throw new Error(`sharedBuffersMb must be a positive integer, got ${sharedBuffersMb}`);
+    const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMb}MB`];
+    if (dataDir !== undefined) {
+      fs.mkdirSync(dataDir, { recursive: true });
+      if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initPgliteDataDir(dataDir);
+    }
+    const db = dataDir === undefined ? await PGlite.create({ startParams }) : await PGlite.create({ dataDir, startParams });
     return new PgliteDatabase(db);
   }
 
@@ -218,9 +255,14 @@ export class PgliteDatabase implements Database {
  * Opens the configured store: PostgreSQL when `databaseUrl` is set, otherwise PGlite under `dataDir`
  * (default `./data/pglite`).
  */
-export async function openDatabase(config: { databaseUrl?: string; dataDir?: string; applicationName?: string }): Promise<Database> {
+export async function openDatabase(config: {
+  databaseUrl?: string;
+  dataDir?: string;
+  applicationName?: string;
+  pgliteSharedBuffersMb?: number;
+}): Promise<Database> {
   if (config.databaseUrl) {
     return new PgDatabase({ connectionString: config.databaseUrl, ...(config.applicationName ? { applicationName: config.applicationName } : {}) });
   }
-  return PgliteDatabase.open(config.dataDir ?? './data/pglite');
+  return PgliteDatabase.open(config.dataDir ?? './data/pglite', { sharedBuffersMb: config.pgliteSharedBuffersMb });
 }

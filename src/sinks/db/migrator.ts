@@ -71,7 +71,16 @@ export interface MigrateOptions {
   readonly settings?: Partial<MigrationSettings>;
   /** Directory of the migration files (default: the repository's `schema/`). */
   readonly dir?: string;
+  /**
+   * `auto` (default): use TimescaleDB when the server has the extension. `off`: never touch it (no CREATE
+   * EXTENSION), record its files as skipped, so the same server can be exercised as plain PostgreSQL.
+   * Files skipped this way are applied on a later `auto` run, like on a server that gained the extension.
+   */
+  readonly timescaledb?: TimescaleMode;
 }
+
+/** Whether migrations may use TimescaleDB (`TIMESCALEDB` setting). */
+export type TimescaleMode = 'auto' | 'off';
 
 export interface MigrateReport {
   readonly applied: string[];
@@ -204,7 +213,8 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
           );
         }
       }
-      const timescaledb = await detectTimescale(s);
+      const timescaledb: MigrateReport['timescaledb'] =
+        options.timescaledb === 'off' ? { available: false, reason: 'TIMESCALEDB=off' } : await detectTimescale(s);
       if (timescaledb.available) log('info', `timescaledb ${timescaledb.version} available: enabling its features`);
       else log('info', `timescaledb not available (${timescaledb.reason}): plain PostgreSQL tables only`);
       const report: MigrateReport = { applied: [], skipped: [], timescaledb };
