@@ -140,7 +140,7 @@ describe('CoinGlassScheduler', () => {
     expect(gated.budget()).toMatchObject({ inFlight: 1, usedInWindow: 1 });
     release(snapshotOf('Q', '24h', 0));
     expect(await p1).toBe(await p2);
-    expect(gated.stats().dispatched).toEqual({ 'pre-trade': 0, spike: 0, sweep: 1 });
+    expect(gated.stats().dispatched).toEqual({ 'pre-trade': 0, spike: 0, top: 0, sweep: 1 });
   });
 
   it('sweeps every coin × range by rank, then staleness, every 5 minutes', async () => {

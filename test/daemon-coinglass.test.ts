@@ -63,10 +63,17 @@ describe('CoinGlass heatmaps through the daemon', () => {
     expect(rankings.armed).toEqual(['BTCUSDT']);
     const view = (await (await fetch(`http://127.0.0.1:${daemon.port}/symbols/BTCUSDT`)).json()) as { liquidation: { direction: string; ranges: { range: string; source: string }[] } };
     expect(view.liquidation.direction).toBe('LONG');
-    expect(view.liquidation.ranges.filter((r) => r.source === 'coinglass').map((r) => r.range).sort()).toEqual(['12h', '24h', '30d', '7d']);
+    expect(view.liquidation.ranges.filter((r) => r.source === 'coinglass').map((r) => r.range).sort()).toEqual(['12h', '180d', '1y', '24h', '30d', '3d', '7d', '90d']);
+    // 14d is never CoinGlass's: it is the own estimate, shown as such.
+    expect(view.liquidation.ranges.find((r) => r.range === '14d')?.source).toBe('estimate');
+    const status = (await (await fetch(`http://127.0.0.1:${daemon.port}/coinglass`)).json()) as { state: string; coverage: { pairs: number; share: number }; ownEstimateRanges: string[] };
+    expect(status).toMatchObject({ state: 'running', ownEstimateRanges: ['14d'], coverage: { pairs: 8 } });
+    expect(status.coverage.share).toBeGreaterThan(0);
     expect(cg.requests.length).toBeGreaterThanOrEqual(4);
     const metrics = await (await fetch(`http://127.0.0.1:${daemon.port}/metrics`)).text();
     expect(metrics).toMatch(/whalestack_coinglass_heatmap_age_seconds\{coin="BTCUSDT",range="7d"\} \d/);
+    expect(metrics).toMatch(/whalestack_coinglass_coverage_ratio\{scope="all"\} [\d.]+/);
+    expect(metrics).toContain('# TYPE whalestack_source_distance_centre_pct histogram');
     await daemon.close();
     closed = true;
     if (redisAvailable) {

@@ -55,6 +55,9 @@ const TS_FILES = [
   '005_timescale_compression_segments.sql',
 ];
 
+/** Plain (non-TimescaleDB) migrations after 001, applied on every server. */
+const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql'];
+
 describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
   let db: PgDatabase;
@@ -73,7 +76,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name
     const [first, concurrent] = await Promise.all([migrate(db, { log, ...opts }), migrate(db, opts)]);
     const withTs = mode.name === 'timescaledb';
     expect(first.timescaledb.available).toBe(withTs);
-    expect([...first.applied, ...concurrent.applied].sort()).toEqual(withTs ? ['001_core_tables.sql', ...TS_FILES] : ['001_core_tables.sql']);
+    expect([...first.applied, ...concurrent.applied].sort()).toEqual(withTs ? ['001_core_tables.sql', ...TS_FILES, ...PLAIN_LATER] : ['001_core_tables.sql', ...PLAIN_LATER]);
     const featureLines = lines.filter((l) => l.startsWith(withTs ? 'timescaledb feature enabled' : 'timescaledb feature skipped'));
     if (withTs) {
       expect(first.skipped).toEqual([]);
@@ -102,6 +105,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name
     expect(recorded.rows).toEqual([
       { name: '001_core_tables.sql', status: 'applied' },
       ...TS_FILES.map((name) => ({ name, status: withTs ? 'applied' : 'skipped' })),
+      ...PLAIN_LATER.map((name) => ({ name, status: 'applied' })),
     ]);
   });
 
@@ -139,7 +143,7 @@ describe('migrations on PGlite', () => {
       const { lines, log } = collectLog();
       const db = await PgliteDatabase.open(dir);
       const report = await migrate(db, { log });
-      expect(report.applied).toEqual(['001_core_tables.sql']);
+      expect(report.applied).toEqual(['001_core_tables.sql', ...PLAIN_LATER]);
       expect(report.skipped).toEqual(TS_FILES);
       expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(TS_FILES.length);
       await expectCatalogMatchesSpecs(db);

@@ -1,6 +1,7 @@
 import type { MarketEvent } from '../core/events.js';
 import type { CoinInputs, HistoryStep, TypicalSizeEntry } from '../core/coin-liquidity.js';
 import type { HeatmapSnapshot } from '../core/heatmap.js';
+import type { SourceDistance } from '../core/source-distance.js';
 import type { CoinAssessment } from '../core/ranking.js';
 import type { ArmedSetup, Signal } from '../core/trigger.js';
 
@@ -30,6 +31,8 @@ export interface CoinEvaluated {
   readonly assessment: CoinAssessment;
   /** The coin's learned typical cluster sizes after this evaluation (persisted so a restart keeps them). */
   readonly typical: readonly TypicalSizeEntry[];
+  /** When a CoinGlass reply triggered this evaluation: how far the own estimate of that range is from it. */
+  readonly compared?: SourceDistance;
 }
 
 /** A trigger fired on an armed coin. */

@@ -2,6 +2,7 @@ import { CoinLiquidity, DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig 
 import type { LiquidationsOccurred, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
 import { DEFAULT_TRIGGER_CONFIG, SignalTrigger, type ArmedSetup, type TriggerConfig } from '../core/trigger.js';
 import type { SymbolFeatures } from '../core/features.js';
+import type { SourceDistance } from '../core/source-distance.js';
 import { MinuteBarBuilder } from '../core/minute-bar.js';
 import { SpikeDetector, spikeReasonNames, type SpikeThresholds } from '../core/spike-detector.js';
 import { SymbolWindows, emptyFeatures } from '../core/symbol-windows.js';
@@ -124,11 +125,12 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
     receive(state, msg, ctx) {
       let bar: MinuteBarClosed | undefined;
       switch (msg.kind) {
-        case 'heatmap':
-          state.liquidity.onExternalSnapshot(msg.snapshot);
+        case 'heatmap': {
+          const compared = state.liquidity.onExternalSnapshot(msg.snapshot);
           // Evaluated at the reply's receipt time, which the tape records: a replay decides at the same instant.
-          evaluate(state, msg.snapshot.fetchedAt, true, ctx);
+          evaluate(state, msg.snapshot.fetchedAt, true, ctx, compared);
           return state;
+        }
         case 'evaluate':
           evaluate(state, msg.atMs, msg.refresh, ctx);
           if (!msg.refresh) ctx.setTimer('evaluate', msg.atMs + evaluateIntervalMs, { kind: 'evaluate', atMs: msg.atMs + evaluateIntervalMs, refresh: false });
@@ -204,11 +206,18 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
   };
 }
 
-function evaluate(state: SymbolState, atMs: number, refresh: boolean, ctx: { emit(e: SymbolActorOutput): void; tell(target: string, msg: unknown): void }): void {
+function evaluate(
+  state: SymbolState,
+  atMs: number,
+  refresh: boolean,
+  ctx: { emit(e: SymbolActorOutput): void; tell(target: string, msg: unknown): void },
+  compared?: SourceDistance,
+): void {
   const result = state.liquidity.evaluate(atMs);
   if (result === undefined) return;
   state.lastAssessment = result.assessment;
-  ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment, typical: state.liquidity.typicalEntries() });
+  const typical = state.liquidity.typicalEntries();
+  ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment, typical, ...(compared ? { compared } : {}) });
   ctx.tell(RANKER_ID, { kind: 'assessed', assessment: result.assessment, refresh });
 }
 

@@ -74,6 +74,13 @@ export const MAX_EXCHANGE_LEVERAGE = 200;
 const MIN_THRESHOLD_USD = 1_000;
 const MAX_THRESHOLD_USD = 1e12;
 
+/**
+ * CoinGlass's published request limits per plan (requests per minute; reference/coinglass-v4.md). Enterprise is
+ * not published; 1200 is the floor it gets. Heatmaps need Professional or Enterprise, so Professional is the
+ * default; the server's `API-KEY-MAX-LIMIT` header replaces the figure as soon as it is seen.
+ */
+export const COINGLASS_PLAN_REQUESTS_PER_MIN = { hobbyist: 30, startup: 80, standard: 300, professional: 1200, enterprise: 1200 } as const;
+
 export const CONFIG_SCHEMA = z.object({
   BYBIT_WS_URL: url(['ws:', 'wss:']).default('wss://stream.bybit.com/v5/public/linear'),
   BYBIT_REST_URL: url(['http:', 'https:']).default('https://api.bybit.com'),
@@ -124,8 +131,10 @@ export const CONFIG_SCHEMA = z.object({
   IMBALANCE_LONG_ABOVE: plain(z.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]')).default(0.65),
   IMBALANCE_SHORT_BELOW: plain(z.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]')).default(0.35),
   IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
+  ESTIMATOR_MAX_COHORTS: int(16, 65_536).default(2048),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'leverage', { min: 0, max: 1 }, (k) => String(Number(k))).default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
-  COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 10_000).default(30),
+  COINGLASS_PLAN: z.enum(['hobbyist', 'startup', 'standard', 'professional', 'enterprise']).default('professional'),
+  COINGLASS_PLAN_REQUESTS_PER_MIN: int(1, 100_000).optional(),
   COINGLASS_HEATMAP_MODEL: z.enum(['1', '2', '3']).default('2'),
   DB_BATCH_ROWS: int(1, 100_000).default(2000),
   DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
@@ -221,7 +230,10 @@ export interface Config {
   readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
   readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
   readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
+  readonly estimatorMaxCohorts: number;
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
+  readonly coinglassPlan: RawConfig['COINGLASS_PLAN'];
+  /** The plan's request budget per minute (COINGLASS_PLAN_REQUESTS_PER_MIN, else the plan's published limit). */
   readonly coinglassPlanRequestsPerMin: number;
   readonly coinglassHeatmapModel: 1 | 2 | 3;
   readonly tapeRotateBytes: number;
@@ -336,8 +348,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     },
     imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
     imbalanceMode: r.IMBALANCE_MODE,
+    estimatorMaxCohorts: r.ESTIMATOR_MAX_COHORTS,
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
-    coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN,
+    coinglassPlan: r.COINGLASS_PLAN,
+    coinglassPlanRequestsPerMin: r.COINGLASS_PLAN_REQUESTS_PER_MIN ?? COINGLASS_PLAN_REQUESTS_PER_MIN[r.COINGLASS_PLAN],
     coinglassHeatmapModel: Number(r.COINGLASS_HEATMAP_MODEL) as 1 | 2 | 3,
     tapeRotateBytes: r.TAPE_ROTATE_MB * 1024 * 1024,
     tapeRotateMs: r.TAPE_ROTATE_MINUTES * 60_000,

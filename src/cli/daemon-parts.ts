@@ -77,6 +77,7 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
             extra: {
               '/symbols': () => ({ symbols: w.engine?.symbols() ?? w.stream.symbols() }),
               '/rankings': () => w.engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
+              '/coinglass': () => w.coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
             },
           },
           config.httpPort,
@@ -152,6 +153,8 @@ export function enginePart(w: DaemonWiring): Part {
     } else if (event.kind === 'signal') {
       log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol} score ${event.signal.score}`);
       w.bus?.publish(encodeSignal(event.signal, event.emittedAt));
+    } else if (event.kind === 'evaluated') {
+      w.coinglass?.onEvaluated(event);
     } else if (event.kind === 'ranking') {
       w.coinglass?.setSymbols(w.stream.symbols(), event.top.map((c) => c.symbol));
       w.bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));

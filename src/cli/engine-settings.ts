@@ -46,7 +46,7 @@ export function engineSettings(config: Config): EngineSettings {
             mode: config.imbalanceMode,
           },
         },
-        estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers },
+        estimator: { ...base.estimator, leverageTiers: config.estimatorLeverageTiers, maxCohorts: config.estimatorMaxCohorts },
       },
     },
     ranker: { ...config.ranking },

@@ -9,6 +9,7 @@ import { gapDroppedCount, TAPE_GAP_KIND, type TapeRecord } from '../core/tape-re
 import { CoinGlassClient } from '../streams/coinglass-client.js';
 import { readTape, type TapeIssue } from '../streams/tape-reader.js';
 import { HISTORY_TAPE_SOURCE, replayHistory } from './bootstrap.js';
+import { COIN_INPUTS_TAPE_SOURCE, replayCoinInputs } from './liquidity-state.js';
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from '../engine/engine.js';
 import type { EventTimeBand } from '../streams/bybit-decoder.js';
@@ -108,6 +109,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         notRecorded += gapDroppedCount(rec.d);
       } else if (rec.s === COINGLASS_TAPE_SOURCE && rec.u !== undefined) replayCoinGlassReply(coinglass, rec.u, rec.d, rec.t, engine);
       else if (rec.s === HISTORY_TAPE_SOURCE) replayHistory(rec.d, engine);
+      else if (rec.s === COIN_INPUTS_TAPE_SOURCE) replayCoinInputs(rec.d, engine);
       continue;
     }
     frames++;

@@ -21,6 +21,7 @@ import {
 } from './daemon-parts.js';
 import { LiveClock } from './live-clock.js';
 import { startParts, type Part } from './part.js';
+import { coinStatePart } from './liquidity-state.js';
 import type { Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -68,7 +69,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
     ...(trading ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
-    ...(trading ? [busPart(w), enginePart(w), coinglassPart(w), bootstrapPart(w)] : []),
+    ...(trading ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), bootstrapPart(w)] : []),
     streamPart(w),
     discovery,
   ];

@@ -12,6 +12,7 @@ import type { Logger } from '../sinks/logger.js';
 import { LogSummary } from '../sinks/log-summary.js';
 import { redactUrl } from '../sinks/logger.js';
 import type { Config } from './config.js';
+import { writeCoinState } from './liquidity-state.js';
 
 export interface Storage {
   readonly db: Database;
@@ -136,6 +137,7 @@ export function writeEngineOutput(
       );
       return;
     case 'evaluated':
+      writeCoinState(writer, event);
       for (const snap of event.snapshots) {
         writer.enqueue('liquidation_data_raw', {
           symbol: snap.symbol,

@@ -1,13 +1,19 @@
 import type { LiquidationsOccurred, TickerUpdated, TradesPrinted } from './events.js';
-import { heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, type HeatmapSource } from './heatmap.js';
+import { HEATMAP_RANGES, heatmapAgeMs, type HeatmapRange, type HeatmapSnapshot, type HeatmapSource } from './heatmap.js';
 import { DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, LiquidationEstimator, type LiquidationEstimatorConfig } from './liquidation-estimator.js';
 import { DEFAULT_EVALUATION_CONFIG, evaluateCoin, type CoinAssessment, type EvaluationConfig } from './ranking.js';
 import { resolveCoinThreshold } from './coin-thresholds.js';
+import { compareSources, type SourceDistance } from './source-distance.js';
 import { baseCoin, TypicalClusterSizes, type TypicalSize } from './thresholds.js';
 
 export interface CoinLiquidityConfig {
   /** Ranges evaluated (snapshots kept and scored); signal weights live in `evaluation.imbalance.weights`. */
   readonly ranges: readonly HeatmapRange[];
+  /**
+   * Ranges the own estimate stands in for when no fresh external snapshot exists. Longer ones (90d, 180d, 1y)
+   * are shown only from CoinGlass: the estimate is bootstrapped from days of history, not months.
+   */
+  readonly estimateRanges: readonly HeatmapRange[];
   /** A CoinGlass snapshot older than this loses to the own estimate for its range. */
   readonly maxExternalAgeMs: number;
   /** Prior success rate of the setup per coin until pattern statistics exist. */
@@ -17,13 +23,15 @@ export interface CoinLiquidityConfig {
 }
 
 export const DEFAULT_COIN_LIQUIDITY_CONFIG: CoinLiquidityConfig = {
-  ranges: ['12h', '24h', '7d', '14d', '30d'],
+  ranges: HEATMAP_RANGES,
+  estimateRanges: ['12h', '24h', '3d', '7d', '14d', '30d'],
   maxExternalAgeMs: 10 * 60_000,
   successRatePrior: 0.5,
   evaluation: DEFAULT_EVALUATION_CONFIG,
-  // 500 coins share one process: 128 cohorts (side × 0.1 % bucket × hour, smallest evicted first) keep the
-  // estimate near 70 KB per coin (about 550 bytes a cohort with its indexes).
-  estimator: { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, maxCohorts: 128 },
+  // A cohort is side × 0.1 % bucket × opening hour, about 86 bytes with its indexes. After a 30-day bootstrap a
+  // coin holds ~1.5–1.8k of them; 2048 keeps its 30d view within 0.5 % of a brute-force estimate (128 kept a
+  // third of the dollars and nothing older than 7 days: test/estimator-quality.test.ts). ESTIMATOR_MAX_COHORTS.
+  estimator: { ...DEFAULT_LIQUIDATION_ESTIMATOR_CONFIG, maxCohorts: 2048 },
 };
 
 /** Minimum spacing of OI readings fed to the estimator, exchange time. */
@@ -158,12 +166,19 @@ export class CoinLiquidity {
     for (const item of ev.items) this.model.onRealizedLiquidation(item);
   }
 
-  /** Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. */
-  onExternalSnapshot(snapshot: HeatmapSnapshot): void {
+  /**
+   * Takes an external snapshot (CoinGlass); it feeds the typical-size learner once, as it arrives. Where the own
+   * estimate covers the same range, returns how far apart the two are (cluster prices and sizes).
+   */
+  onExternalSnapshot(snapshot: HeatmapSnapshot): SourceDistance | undefined {
     const previous = this.external.get(snapshot.range);
-    if (previous !== undefined && previous.fetchedAt >= snapshot.fetchedAt) return;
+    if (previous !== undefined && previous.fetchedAt >= snapshot.fetchedAt) return undefined;
     this.external.set(snapshot.range, snapshot);
     this.typical.observeSnapshot(snapshot, this.config.evaluation.cluster);
+    if (!this.config.estimateRanges.includes(snapshot.range)) return undefined;
+    const price = this.lastPrice > 0 ? this.lastPrice : snapshot.refPrice;
+    const estimate = this.estimator.snapshot(snapshot.range, snapshot.fetchedAt, price);
+    return compareSources(snapshot, estimate, price, this.config.evaluation.cluster);
   }
 
   /**
@@ -179,6 +194,7 @@ export class CoinLiquidity {
         snapshots.push(ext);
         continue;
       }
+      if (!this.config.estimateRanges.includes(range)) continue;
       const est = this.estimator.snapshot(range, nowMs, this.lastPrice);
       this.typical.observeSnapshot(est, this.config.evaluation.cluster);
       snapshots.push(est);

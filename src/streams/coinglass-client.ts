@@ -19,10 +19,10 @@
  */
 import { buildHeatmapSnapshot, type BuiltHeatmapSnapshot, type HeatmapSnapshot } from '../core/heatmap.js';
 import {
-  COINGLASS_HEATMAP_RANGES, LIQUIDATION_MAP_RANGES, envelopeSchema, parseOpenInterestHistoryData, parseSupportedPairsData,
+  COINGLASS_HEATMAP_RANGES, LIQUIDATION_MAP_RANGES, envelopeSchema, parseCoinsMarketsData, parseOpenInterestHistoryData, parseSupportedPairsData,
   reduceHeatmapData, reduceLiquidationMapData, describeZodIssues,
   type CoinGlassHeatmapRange, type HeatmapDiagnostics, type HeatmapModel, type HeatmapReduction, type LiquidationMapLevel,
-  type LiquidationMapRange, type OpenInterestBar, type ParseOutcome, type SupportedPair,
+  type CoinMarket, type LiquidationMapRange, type OpenInterestBar, type ParseOutcome, type SupportedPair,
 } from './coinglass-schemas.js';
 
 export const DEFAULT_COINGLASS_URL = 'https://open-api-v4.coinglass.com';
@@ -111,7 +111,8 @@ export type CoinGlassReply =
   | { readonly endpoint: 'heatmap'; readonly value: CoinGlassHeatmap }
   | { readonly endpoint: 'liquidation-map'; readonly value: CoinGlassLiquidationMap }
   | { readonly endpoint: 'open-interest-history'; readonly value: readonly OpenInterestBar[] }
-  | { readonly endpoint: 'supported-exchange-pairs'; readonly value: Readonly<Record<string, SupportedPair[]>> };
+  | { readonly endpoint: 'supported-exchange-pairs'; readonly value: Readonly<Record<string, SupportedPair[]>> }
+  | { readonly endpoint: 'coins-markets'; readonly value: readonly CoinMarket[] };
 
 type ReplyValue<E extends CoinGlassReply['endpoint']> = Extract<CoinGlassReply, { readonly endpoint: E }>['value'];
 
@@ -201,6 +202,13 @@ export class CoinGlassClient {
 
   supportedExchangePairs(q: { exchange?: string } = {}): Promise<Readonly<Record<string, SupportedPair[]>>> {
     return this.call('/api/futures/supported-exchange-pairs', q.exchange ? { exchange: q.exchange } : {}, 'supported-exchange-pairs');
+  }
+
+  /** One page of `coins-markets` (market caps; Standard plan and up). An empty page means past the last. */
+  coinsMarkets(q: { page: number; perPage: number; exchanges?: readonly string[] }): Promise<readonly CoinMarket[]> {
+    const params: Record<string, string> = { page: String(q.page), per_page: String(q.perPage) };
+    if (q.exchanges !== undefined) params.exchange_list = q.exchanges.join(',');
+    return this.call('/api/futures/coins-markets', params, 'coins-markets');
   }
 
   /**
@@ -319,6 +327,9 @@ export class CoinGlassClient {
     }
     if (path.endsWith('/api/futures/supported-exchange-pairs')) {
       return { endpoint: 'supported-exchange-pairs', value: ok(parseSupportedPairsData(data)) };
+    }
+    if (path.endsWith('/api/futures/coins-markets')) {
+      return { endpoint: 'coins-markets', value: ok(parseCoinsMarketsData(data)) };
     }
     return fail('shape', 'url: not an endpoint this client knows');
   }

@@ -4,8 +4,11 @@ import { CoinGlassError, type CoinGlassRateLimit } from './coinglass-client.js';
 import { COINGLASS_HEATMAP_RANGES, type CoinGlassHeatmapRange } from './coinglass-schemas.js';
 import { TokenBucket } from './token-bucket.js';
 
-/** Highest priority first: validation before a trade, spike-triggered refresh, background sweep. */
-export const REFRESH_LANES = ['pre-trade', 'spike', 'sweep'] as const;
+/**
+ * Highest priority first: validation before a trade, spike-triggered refresh, the top-ranked and armed coins'
+ * signal ranges (every sweep interval, whatever the budget), then the background sweep of everything else.
+ */
+export const REFRESH_LANES = ['pre-trade', 'spike', 'top', 'sweep'] as const;
 export type RefreshLane = (typeof REFRESH_LANES)[number];
 
 /** One heatmap fetch; rejects with `CoinGlassError` (anything else counts as a non-retryable failure). */
@@ -15,6 +18,21 @@ export interface RankedCoin {
   readonly coin: string;
   /** 1 = best. Unranked coins can be given Infinity. */
   readonly rank: number;
+  /** Top-ranked or armed: its `priorityRanges` are refreshed every sweep interval in the `top` lane. */
+  readonly priority?: boolean;
+}
+
+/** Share of (coin × range) pairs whose latest reply is at most `maxAgeMs` old. */
+export interface SchedulerCoverage {
+  readonly maxAgeMs: number;
+  readonly pairs: number;
+  readonly fresh: number;
+  /** fresh / pairs (0 with no pairs). */
+  readonly share: number;
+  /** The same over the priority coins' priority ranges. */
+  readonly priorityPairs: number;
+  readonly priorityFresh: number;
+  readonly priorityShare: number;
 }
 
 export interface CoinGlassSchedulerOptions {
@@ -30,6 +48,13 @@ export interface CoinGlassSchedulerOptions {
   readonly windowMs?: number;
   /** Ranges swept per coin. Default every CoinGlass heatmap range. */
   readonly ranges?: readonly CoinGlassHeatmapRange[];
+  /** Ranges refreshed first for priority coins (the signal ranges CoinGlass serves). Default 7d and 30d. */
+  readonly priorityRanges?: readonly CoinGlassHeatmapRange[];
+  /**
+   * Period of the priority coins' refresh. Default 0.8 × `sweepIntervalMs` (4 min): refetched every 4 minutes,
+   * a priority pair is never older than the 5-minute freshness rule, latency included.
+   */
+  readonly priorityIntervalMs?: number;
   /** A sweep round starts at most this often and refetches every pair. Default 300 000 (5 min). */
   readonly sweepIntervalMs?: number;
   /** Default 4. */
@@ -108,14 +133,14 @@ interface Job {
   notBeforeMs: number;
 }
 
-const LANE_PRIORITY: Record<RefreshLane, number> = { 'pre-trade': 0, spike: 1, sweep: 2 };
+const LANE_PRIORITY: Record<RefreshLane, number> = { 'pre-trade': 0, spike: 1, top: 2, sweep: 3 };
 const keyOf = (coin: string, range: string): string => `${coin}\u0000${range}`;
 
 /**
  * Paces CoinGlass heatmap fetches inside the plan's budget (a {@link TokenBucket}: never more than the limit
  * in any rolling window), serving lanes strictly by priority: queued pre-trade requests go before spike
  * refreshes, which go before the background sweep. The sweep works in rounds: every `sweepIntervalMs` it
- * queues every coin × range, by rank then staleness, skipping pairs fetched in the last half interval, so
+ * queues every coin × range, by rank then staleness, skipping pairs another lane fetched in the last half interval, so
  * with enough budget each pair is refetched about every 5 minutes, and with too little every pair is still
  * reached (rounds just take longer). Requests for a (coin, range) already queued or in flight join it (and
  * lift it to the higher lane). A 429 pauses all dispatching (Retry-After, else exponential); a key or plan
@@ -130,10 +155,13 @@ export class CoinGlassScheduler {
   private readonly intervalMs: number;
   private readonly random: () => number;
   private readonly timerName: string;
-  private readonly queues: Record<RefreshLane, Job[]> = { 'pre-trade': [], spike: [], sweep: [] };
+  private readonly queues: Record<RefreshLane, Job[]> = { 'pre-trade': [], spike: [], top: [], sweep: [] };
+  private readonly priorityRanges: readonly CoinGlassHeatmapRange[];
+  private priorityCoins: readonly string[] = [];
+  private nextTopAtMs = Number.NEGATIVE_INFINITY;
   private readonly queued = new Map<string, Job>();
   private readonly inFlight = new Map<string, Job>();
-  private readonly fresh = new Map<string, { coin: string; range: CoinGlassHeatmapRange; atMs: number; snapshot: HeatmapSnapshot }>();
+  private readonly fresh = new Map<string, { coin: string; range: CoinGlassHeatmapRange; atMs: number; snapshot: HeatmapSnapshot; lane: RefreshLane }>();
   private readonly lastErrors = new Map<string, { coin: string; range: CoinGlassHeatmapRange; message: string }>();
   private coins = new Map<string, number>();
   private nextRoundAtMs = Number.NEGATIVE_INFINITY;
@@ -142,7 +170,7 @@ export class CoinGlassScheduler {
   private serverMax: number | undefined;
   private serverUsed: number | undefined;
   private readonly counters: SchedulerStats = {
-    dispatched: { 'pre-trade': 0, spike: 0, sweep: 0 }, succeeded: 0, failed: 0, rateLimited: 0, retried: 0, deduped: 0,
+    dispatched: { 'pre-trade': 0, spike: 0, top: 0, sweep: 0 }, succeeded: 0, failed: 0, rateLimited: 0, retried: 0, deduped: 0,
     servedFromCache: 0, sweepRounds: 0, hookErrors: 0,
   };
 
@@ -151,6 +179,7 @@ export class CoinGlassScheduler {
     if (!(this.fraction > 0 && this.fraction <= 1)) throw new Error(`CoinGlassScheduler: budgetFraction must be in (0, 1], got ${this.fraction}`);
     this.bucket = new TokenBucket(this.limitFrom(opts.planRequestsPerMinute ?? 1200), opts.windowMs ?? 60_000);
     this.ranges = opts.ranges ?? COINGLASS_HEATMAP_RANGES;
+    this.priorityRanges = (opts.priorityRanges ?? ['7d', '30d']).filter((r) => this.ranges.includes(r));
     this.intervalMs = opts.sweepIntervalMs ?? 300_000;
     this.random = opts.random ?? Math.random;
     this.timerName = opts.timerName ?? 'coinglass-scheduler';
@@ -183,7 +212,44 @@ export class CoinGlassScheduler {
   /** The sweep universe with ranks (replaces the previous one; takes effect from the next round). */
   setCoins(coins: readonly RankedCoin[]): void {
     this.coins = new Map(coins.map((c) => [c.coin, c.rank]));
+    const priority = coins.filter((c) => c.priority === true).sort((a, b) => a.rank - b.rank || (a.coin < b.coin ? -1 : a.coin > b.coin ? 1 : 0));
+    const changed = priority.length !== this.priorityCoins.length || priority.some((c, i) => c.coin !== this.priorityCoins[i]);
+    this.priorityCoins = priority.map((c) => c.coin);
+    // A coin that just entered the top gets its signal ranges now, not at the next top round.
+    if (changed) this.nextTopAtMs = Number.NEGATIVE_INFINITY;
     this.pump();
+  }
+
+  /**
+   * Coverage: the share of (coin × range) pairs, over the sweep universe, whose latest reply is at most
+   * `maxAgeMs` old (default 5 min, the founder's freshness rule), and the same over the priority pairs.
+   */
+  coverage(maxAgeMs = 300_000): SchedulerCoverage {
+    const now = this.opts.clock.now();
+    const isFresh = (coin: string, range: CoinGlassHeatmapRange) => {
+      const at = this.fresh.get(keyOf(coin, range))?.atMs;
+      return at !== undefined && now - at <= maxAgeMs;
+    };
+    let pairs = 0;
+    let fresh = 0;
+    for (const coin of this.coins.keys()) {
+      for (const range of this.ranges) {
+        pairs++;
+        if (isFresh(coin, range)) fresh++;
+      }
+    }
+    let priorityPairs = 0;
+    let priorityFresh = 0;
+    for (const coin of this.priorityCoins) {
+      for (const range of this.priorityRanges) {
+        priorityPairs++;
+        if (isFresh(coin, range)) priorityFresh++;
+      }
+    }
+    return {
+      maxAgeMs, pairs, fresh, share: pairs > 0 ? fresh / pairs : 0,
+      priorityPairs, priorityFresh, priorityShare: priorityPairs > 0 ? priorityFresh / priorityPairs : 0,
+    };
   }
 
   /**
@@ -261,7 +327,7 @@ export class CoinGlassScheduler {
     return {
       limitPerMinute: this.bucket.limit, usedInWindow: this.bucket.used(this.opts.clock.now()), windowMs: this.bucket.windowMs,
       inFlight: this.inFlight.size,
-      queued: { 'pre-trade': this.queues['pre-trade'].length, spike: this.queues.spike.length, sweep: this.queues.sweep.length },
+      queued: { 'pre-trade': this.queues['pre-trade'].length, spike: this.queues.spike.length, top: this.queues.top.length, sweep: this.queues.sweep.length },
       pausedUntilMs: this.pausedUntilMs, serverMaxPerMinute: this.serverMax, serverUsedInWindow: this.serverUsed,
     };
   }
@@ -295,6 +361,35 @@ export class CoinGlassScheduler {
     this.pump();
   }
 
+  /**
+   * Every priority interval, queues the priority coins' priority ranges in the `top` lane (skipping pairs
+   * fetched in the last half of it), independently of how long a full sweep round takes on a small budget.
+   */
+  private maybeStartTopRound(now: number): void {
+    if (now < this.nextTopAtMs || this.priorityCoins.length === 0) return;
+    this.nextTopAtMs = now + (this.opts.priorityIntervalMs ?? 0.8 * this.intervalMs);
+    for (const coin of this.priorityCoins) {
+      for (const range of this.priorityRanges) {
+        const key = keyOf(coin, range);
+        const at = this.fresh.get(key)?.atMs;
+        if (this.inFlight.has(key) || (at !== undefined && now - at < (this.opts.priorityIntervalMs ?? 0.8 * this.intervalMs) / 2)) continue;
+        const queued = this.queued.get(key);
+        if (queued !== undefined) {
+          // Lift a queued sweep job of this pair into the top lane.
+          if (queued.lane === 'sweep') {
+            this.queues.sweep.splice(this.queues.sweep.indexOf(queued), 1);
+            queued.lane = 'top';
+            this.queues.top.push(queued);
+          }
+          continue;
+        }
+        const job: Job = { key, coin, range, lane: 'top', waiters: [], attempts: 0, notBeforeMs: 0 };
+        this.queued.set(key, job);
+        this.queues.top.push(job);
+      }
+    }
+  }
+
   /** Queues a sweep round when the previous one drained and the interval has passed. */
   private maybeStartRound(now: number): void {
     if (this.queues.sweep.length > 0 || now < this.nextRoundAtMs || this.coins.size === 0) return;
@@ -306,8 +401,12 @@ export class CoinGlassScheduler {
       const staleFirst = [...this.ranges].sort((a, b) => fetchedAt(a) - fetchedAt(b));
       for (const range of staleFirst) {
         const key = keyOf(coin, range);
-        const at = this.fresh.get(key)?.atMs;
-        if (this.queued.has(key) || this.inFlight.has(key) || (at !== undefined && now - at < this.intervalMs / 2)) continue;
+        const f = this.fresh.get(key);
+        // A pair another lane (pre-trade, spike, top) fetched in the last half interval waits for the next round.
+        // A pair the previous round fetched is always requeued: on a budget that just fits, the end of a round
+        // lands shortly before the next one starts, and skipping it would leave it twice the interval old.
+        const recentOtherLane = f !== undefined && f.lane !== 'sweep' && now - f.atMs < this.intervalMs / 2;
+        if (this.queued.has(key) || this.inFlight.has(key) || recentOtherLane) continue;
         const job: Job = { key, coin, range, lane: 'sweep', waiters: [], attempts: 0, notBeforeMs: 0 };
         this.queued.set(key, job);
         this.queues.sweep.push(job);
@@ -320,6 +419,7 @@ export class CoinGlassScheduler {
     if (this.state !== 'running') return;
     const clock = this.opts.clock;
     const now = clock.now();
+    this.maybeStartTopRound(now);
     this.maybeStartRound(now);
     const maxConcurrent = this.opts.maxConcurrent ?? 4;
     while (this.inFlight.size < maxConcurrent && now >= this.pausedUntilMs) {
@@ -337,6 +437,7 @@ export class CoinGlassScheduler {
       wakeAt = Math.max(earliest, this.pausedUntilMs, this.bucket.nextAvailableAt(now));
     }
     if (this.coins.size > 0 && this.queues.sweep.length === 0) wakeAt = Math.min(wakeAt, this.nextRoundAtMs);
+    if (this.priorityCoins.length > 0) wakeAt = Math.min(wakeAt, this.nextTopAtMs);
     if (wakeAt > now && Number.isFinite(wakeAt)) clock.setTimer(this.timerName, wakeAt, () => this.pump());
     else clock.cancelTimer(this.timerName);
   }
@@ -347,7 +448,7 @@ export class CoinGlassScheduler {
       const q = this.queues[lane];
       for (let i = 0; i < q.length; i++) {
         const job = q[i]!;
-        if (lane === 'sweep' && job.waiters.length === 0 && !this.coins.has(job.coin)) {
+        if ((lane === 'sweep' || lane === 'top') && job.waiters.length === 0 && !this.coins.has(job.coin)) {
           q.splice(i--, 1);
           this.queued.delete(job.key);
           continue;
@@ -375,7 +476,7 @@ export class CoinGlassScheduler {
 
   private succeeded(job: Job, snapshot: HeatmapSnapshot): void {
     this.inFlight.delete(job.key);
-    this.fresh.set(job.key, { coin: job.coin, range: job.range, atMs: this.opts.clock.now(), snapshot });
+    this.fresh.set(job.key, { coin: job.coin, range: job.range, atMs: this.opts.clock.now(), snapshot, lane: job.lane });
     this.lastErrors.delete(job.key);
     this.consecutive429 = 0;
     this.counters.succeeded++;

@@ -71,6 +71,14 @@ export const supportedPairsSchema = z.record(
   z.array(z.object({ instrument_id: z.string().min(1), base_asset: z.string(), quote_asset: z.string() })),
 );
 
+/**
+ * `coins-markets` rows (Standard plan and up): only the fields whalestack reads. A row without a usable market
+ * cap is kept with `undefined` (a new listing often has none); a row without a symbol is a shape error.
+ */
+export const coinsMarketsSchema = z.array(
+  z.object({ symbol: z.string().min(1), market_cap_usd: numeric.nullable().optional(), open_interest_usd: numeric.nullable().optional() }),
+);
+
 /** `data.y_axis[3]: expected … (got "abc")` for the first few issues: names the path a real reply broke. */
 export function describeZodIssues(error: z.ZodError, prefix: string, root: unknown): string {
   return error.issues
@@ -232,4 +240,21 @@ export function parseSupportedPairsData(data: unknown): ParseOutcome<Record<stri
     out[exchange] = rows.map((r) => ({ instrumentId: r.instrument_id, baseAsset: r.base_asset, quoteAsset: r.quote_asset }));
   }
   return { ok: true, value: out };
+}
+
+/** One coin's market figures from `coins-markets`. */
+export interface CoinMarket {
+  readonly coin: string;
+  readonly marketCapUsd: number | undefined;
+  readonly openInterestUsd: number | undefined;
+}
+
+export function parseCoinsMarketsData(data: unknown): ParseOutcome<CoinMarket[]> {
+  const parsed = validate(coinsMarketsSchema, data);
+  if (!parsed.ok) return parsed;
+  const positive = (n: number | null | undefined) => (n !== null && n !== undefined && n > 0 ? n : undefined);
+  return {
+    ok: true,
+    value: parsed.value.map((r) => ({ coin: r.symbol.toUpperCase(), marketCapUsd: positive(r.market_cap_usd), openInterestUsd: positive(r.open_interest_usd) })),
+  };
 }

@@ -115,6 +115,11 @@ export class FakeCoinGlass {
     Binance: [{ instrument_id: 'BTCUSDT', base_asset: 'BTC', quote_asset: 'USDT' }],
     Bybit: [{ instrument_id: 'BTCUSDT', base_asset: 'BTC', quote_asset: 'USDT' }, { instrument_id: 'ETHUSDT', base_asset: 'ETH', quote_asset: 'USDT' }],
   };
+  /** `coins-markets` rows (all pages); served `per_page` at a time. */
+  coinsMarkets: readonly Record<string, unknown>[] = [
+    { symbol: 'BTC', current_price: 84773.6, market_cap_usd: 1683310500117.051, open_interest_usd: 55002072334.9376 },
+    { symbol: 'ETH', current_price: 1582.55, market_cap_usd: 190821695398.62064, open_interest_usd: 17657693967.0459 },
+  ];
   private readonly faults: QueuedFault[] = [];
   private readonly routes = new Map<string, { required: readonly string[]; data: Route }>();
   private minuteStartMs = 0;
@@ -141,6 +146,14 @@ export class FakeCoinGlass {
     this.routes.set('/api/futures/open-interest/history', { required: ['exchange', 'symbol', 'interval'], data: (q) => this.openInterest(q) });
     this.routes.set('/api/futures/open-interest/aggregated-history', { required: ['symbol', 'interval'], data: (q) => this.openInterest(q) });
     this.routes.set('/api/futures/supported-exchange-pairs', { required: [], data: () => this.supportedPairs });
+    this.routes.set('/api/futures/coins-markets', {
+      required: [],
+      data: (q) => {
+        const perPage = Math.max(1, Number(q.per_page ?? 100));
+        const page = Math.max(1, Number(q.page ?? 1));
+        return this.coinsMarkets.slice((page - 1) * perPage, page * perPage);
+      },
+    });
   }
 
   static async start(apiKey: string, port = 0): Promise<FakeCoinGlass> {

@@ -150,8 +150,9 @@ export function buildWritePlan(spec: TableSpec): WritePlan {
   } else {
     const key = spec.key.map(quote).join(', ');
     const version = quote(spec.conflict.versionColumn);
+    const keep = spec.conflict.keepColumns ?? [];
     const updates = spec.columns
-      .filter((c) => !spec.key.includes(c.name))
+      .filter((c) => !spec.key.includes(c.name) && !keep.includes(c.name))
       .map((c) => `${quote(c.name)} = EXCLUDED.${quote(c.name)}`)
       .join(', ');
     insertSql =

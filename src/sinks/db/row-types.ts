@@ -67,11 +67,24 @@ export interface FastPriceMoverRow {
 /** `coin_thresholds`: current cluster-significance threshold per coin (newest `updatedAtMs` wins). */
 export interface CoinThresholdRow {
   readonly symbol: string;
+  /** The coin's floor (before any learned raise), USD. */
   readonly thresholdUsd: number;
-  /** `default`, `override`, `learned`. */
+  /** Where the floor came from: a `ThresholdSource` (`override-env`, `override-db`, `founder-fixed`, `coinglass-market-cap`, `bybit-oi-proxy`, `default`). */
   readonly source: string;
   readonly marketCapUsd: number | null;
   readonly updatedAtMs: number;
+  /** The operator's override; the daemon writes null and its updates never change a stored value (see tables.ts). */
+  readonly overrideUsd: number | null;
+}
+
+/** `coin_typical_cluster_sizes`: learned typical cluster size per coin, range and source (newest observation wins). */
+export interface CoinTypicalClusterSizeRow {
+  readonly coin: string;
+  readonly range: string;
+  readonly source: string;
+  readonly typicalUsd: number;
+  readonly samples: number;
+  readonly lastObservedAtMs: number;
 }
 
 /** `coin_liquidation_patterns`: success/failure statistics per coin and range (newest `updatedAtMs` wins). */
@@ -218,6 +231,7 @@ export interface TableRows {
   oi_volume_spikes: OiVolumeSpikeRow;
   fast_price_movers: FastPriceMoverRow;
   coin_thresholds: CoinThresholdRow;
+  coin_typical_cluster_sizes: CoinTypicalClusterSizeRow;
   coin_liquidation_patterns: CoinLiquidationPatternRow;
   coin_rankings: CoinRankingRow;
   trades: TradeRow;

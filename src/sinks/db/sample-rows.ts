@@ -43,7 +43,10 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
       direction: i % 2 === 0 ? 'up' : 'down',
     }),
     fast_price_movers: () => ({ tsMs: ts, symbol, price, priceChangePct1m: 2.2, priceChangePct5m: null, direction: 'up' }),
-    coin_thresholds: () => ({ symbol: `${tag}T${i}USDT`, thresholdUsd: 1e7, source: 'default', marketCapUsd: i % 2 ? 5e9 : null, updatedAtMs: ts }),
+    coin_thresholds: () => ({ symbol: `${tag}T${i}USDT`, thresholdUsd: 1e7, source: 'default', marketCapUsd: i % 2 ? 5e9 : null, updatedAtMs: ts, overrideUsd: null }),
+    coin_typical_cluster_sizes: () => ({
+      coin: `${tag}C${i}`, range: '7d', source: i % 2 ? 'coinglass' : 'estimate', typicalUsd: 2.5e7, samples: 12 + (i % 50), lastObservedAtMs: ts,
+    }),
     coin_liquidation_patterns: () => ({
       symbol: `${tag}P${i}USDT`, range: '7d', successCount: 17, failureCount: 3, successRate: 0.85, failureRate: 0.15,
       avgTimeToTargetSec: 5400, updatedAtMs: ts,

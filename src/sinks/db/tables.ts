@@ -29,7 +29,10 @@ export interface ColumnSpec {
  * `nothing`: insert-only, a row whose key exists is skipped. `update`: the row is current state; a newer
  * `versionColumn` replaces the stored row, an equal or older one is skipped (so replays are no-ops).
  */
-export type ConflictPolicy = { readonly kind: 'nothing' } | { readonly kind: 'update'; readonly versionColumn: string };
+export type ConflictPolicy =
+  | { readonly kind: 'nothing' }
+  /** `keepColumns`: columns an update never changes (an operator's value in a table the daemon also writes). */
+  | { readonly kind: 'update'; readonly versionColumn: string; readonly keepColumns?: readonly string[] };
 
 export interface TableSpec {
   readonly name: TableName;
@@ -134,8 +137,19 @@ const specs: readonly TableSpec[] = [
   ),
   table(
     'coin_thresholds',
-    [['symbol', 'text'], ['threshold_usd', 'float8'], ['source', 'text', { max: 32 }], ['market_cap_usd', 'float8', { null: true }], ['updated_at', 'timestamptz']],
-    { key: ['symbol'], time: 'updated_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'updated_at' } },
+    [
+      ['symbol', 'text'], ['threshold_usd', 'float8'], ['source', 'text', { max: 32 }], ['market_cap_usd', 'float8', { null: true }], ['updated_at', 'timestamptz'],
+      ['override_usd', 'float8', { null: true }],
+    ],
+    { key: ['symbol'], time: 'updated_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'updated_at', keepColumns: ['override_usd'] } },
+  ),
+  table(
+    'coin_typical_cluster_sizes',
+    [
+      ['coin', 'text'], ['range', 'text', { max: 16 }], ['source', 'text', { max: 16 }], ['typical_usd', 'float8'], ['samples', 'int4'],
+      ['last_observed_at', 'timestamptz'],
+    ],
+    { key: ['coin', 'range', 'source'], time: 'last_observed_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'last_observed_at' } },
   ),
   table(
     'coin_liquidation_patterns',
