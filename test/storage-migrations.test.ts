@@ -64,7 +64,7 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
     const { lines, log } = collectLog();
     const [first, concurrent] = await Promise.all([migrate(db, { log }), migrate(db, {})]);
     expect(first.timescaledb.available).toBe(false);
-    expect([...first.applied, ...concurrent.applied]).toEqual(['001_core_tables.sql']);
+    expect([...first.applied, ...concurrent.applied]).toEqual(['001_core_tables.sql', '005_execution.sql']);
     expect(first.skipped).toHaveLength(3);
     expect(concurrent.skipped).toHaveLength(3);
     const skippedLines = lines.filter((l) => l.startsWith('timescaledb feature skipped'));
@@ -83,6 +83,7 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
       { name: '002_timescale_hypertables.sql', status: 'skipped' },
       { name: '003_timescale_compression_retention.sql', status: 'skipped' },
       { name: '004_timescale_bars_hourly.sql', status: 'skipped' },
+      { name: '005_execution.sql', status: 'applied' },
     ]);
   });
 
@@ -94,14 +95,14 @@ describe.runIf(pgAvailable)('migrations on PostgreSQL', () => {
       for (const f of fs.readdirSync(defaultSchemaDir())) fs.copyFileSync(path.join(defaultSchemaDir(), f), path.join(dir, f));
       await migrate(odb, { dir });
       fs.appendFileSync(path.join(dir, '001_core_tables.sql'), '\n-- an innocent-looking edit\n');
-      fs.writeFileSync(path.join(dir, '005_new.sql'), 'CREATE TABLE should_not_exist (x int);\n');
+      fs.writeFileSync(path.join(dir, '099_new.sql'), 'CREATE TABLE should_not_exist (x int);\n');
       const err = await migrate(odb, { dir }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MigrationChecksumError);
       expect((err as Error).message).toContain('001_core_tables.sql');
       expect((err as Error).message).toContain('edited');
       const created = await odb.query(`SELECT 1 FROM pg_tables WHERE tablename = 'should_not_exist'`);
       expect(created.rows).toHaveLength(0);
-      fs.rmSync(path.join(dir, '005_new.sql'));
+      fs.rmSync(path.join(dir, '099_new.sql'));
       fs.rmSync(path.join(dir, '001_core_tables.sql'));
       const missing = await migrate(odb, { dir }).catch((e: unknown) => e);
       expect((missing as Error).message).toMatch(/001_core_tables\.sql was applied but the file is missing/);
@@ -120,7 +121,7 @@ describe('migrations on PGlite', () => {
       const { lines, log } = collectLog();
       const db = await PgliteDatabase.open(dir);
       const report = await migrate(db, { log });
-      expect(report.applied).toEqual(['001_core_tables.sql']);
+      expect(report.applied).toEqual(['001_core_tables.sql', '005_execution.sql']);
       expect(report.skipped).toEqual(['002_timescale_hypertables.sql', '003_timescale_compression_retention.sql', '004_timescale_bars_hourly.sql']);
       expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(3);
       await expectCatalogMatchesSpecs(db);
