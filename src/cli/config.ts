@@ -85,6 +85,33 @@ export const CONFIG_SCHEMA = z.object({
   TIMESCALE_RETENTION_BARS: pgInterval.default('730 days'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
+  TRADING_MODE: z.enum(['paper', 'off']).default('paper'),
+  PAPER_INITIAL_BALANCE_USD: positive.default(10_000),
+  PAPER_SLIPPAGE_PCT: z.coerce.number().min(0, 'must be ≥ 0').max(5, 'must be ≤ 5').default(0.05),
+  PAPER_TRIGGER_BY: z.enum(['last', 'mark']).default('last'),
+  RISK_PER_TRADE_PCT: z.coerce.number().gt(0, 'must be > 0').max(10, 'must be ≤ 10').default(1),
+  MAX_LEVERAGE: int(1, 125).default(10),
+  ENTRY_STYLE: z.enum(['conservative', 'aggressive', 'scaled']).default('conservative'),
+  ENTRY_STYLES: z.string().regex(/^([A-Z0-9]+:(conservative|aggressive|scaled)(,[A-Z0-9]+:(conservative|aggressive|scaled))*)?$/, 'must be a comma-separated list of COIN:conservative|aggressive|scaled').default(''),
+  TARGET_CLUSTER: z.enum(['first', 'largest']).default('first'),
+  STOP_MIN_PCT: z.coerce.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50').default(5),
+  STOP_MAX_PCT: z.coerce.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50').default(10),
+  WICK_STOP_DEFAULT_PCT: z.coerce.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50').default(8),
+  LADDER_RUNGS: int(2, 20).default(10),
+  LADDER_SIZE_RATIO: z.coerce.number().min(1, 'must be ≥ 1').max(5, 'must be ≤ 5').default(2),
+  LADDER_BEYOND_CLUSTER_PCT: z.coerce.number().min(0, 'must be ≥ 0').max(20, 'must be ≤ 20').default(2),
+  LADDER_BLACK_SWAN_PCT: z.coerce.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50').default(5),
+  TRAILING_BASIS: z.enum(['roe', 'price']).default('roe'),
+  DAILY_LOSS_LIMIT_PCT: z.coerce.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100').default(3),
+  MAX_POSITIONS: int(1, 100).default(3),
+  MAX_EXPOSURE_PER_COIN: positive.default(2),
+  MAX_EXPOSURE_TOTAL: positive.default(5),
+  KILL_SWITCH: z.enum(['true', 'false']).default('false'),
+  REVERSAL_ENABLED: z.enum(['true', 'false']).default('true'),
+  REVERSAL_STOP_PCT: z.coerce.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50').default(10),
+  LIQUIDATION_DATA_MAX_AGE_MS: int(10_000, 3_600_000).default(300_000),
+  PRETRADE_REFRESH_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  ENTRY_TIMEOUT_MS: int(60_000, 7 * 86_400_000).default(6 * 3_600_000),
   BYBIT_API_KEY: optionalSecret,
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
@@ -133,6 +160,36 @@ export interface Config {
     readonly retentionSnapshots: string;
     readonly retentionEvents: string;
     readonly retentionBars: string;
+  };
+  /** Trading (issue 9): percent settings are percent (1 = 1 %). */
+  readonly trading: {
+    readonly mode: 'paper' | 'off';
+    readonly paperInitialBalanceUsd: number;
+    readonly paperSlippagePct: number;
+    readonly paperTriggerBy: 'last' | 'mark';
+    readonly riskPerTradePct: number;
+    readonly maxLeverage: number;
+    readonly entryStyle: 'conservative' | 'aggressive' | 'scaled';
+    readonly entryStyles: Readonly<Record<string, 'conservative' | 'aggressive' | 'scaled'>>;
+    readonly targetCluster: 'first' | 'largest';
+    readonly stopMinPct: number;
+    readonly stopMaxPct: number;
+    readonly wickStopDefaultPct: number;
+    readonly ladderRungs: number;
+    readonly ladderSizeRatio: number;
+    readonly ladderBeyondClusterPct: number;
+    readonly ladderBlackSwanPct: number;
+    readonly trailingBasis: 'roe' | 'price';
+    readonly dailyLossLimitPct: number;
+    readonly maxPositions: number;
+    readonly maxExposurePerCoin: number;
+    readonly maxExposureTotal: number;
+    readonly killSwitch: boolean;
+    readonly reversalEnabled: boolean;
+    readonly reversalStopPct: number;
+    readonly liquidationDataMaxAgeMs: number;
+    readonly pretradeRefreshTimeoutMs: number;
+    readonly entryTimeoutMs: number;
   };
   readonly bybitApiKey: string | undefined;
   readonly bybitApiSecret: string | undefined;
@@ -184,6 +241,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     );
   }
   const r = result.data;
+  if (r.STOP_MIN_PCT > r.STOP_MAX_PCT) throw new ConfigError([`STOP_MIN_PCT: must be ≤ STOP_MAX_PCT (got ${r.STOP_MIN_PCT} > ${r.STOP_MAX_PCT})`]);
   return {
     bybitWsUrl: r.BYBIT_WS_URL,
     bybitRestUrl: r.BYBIT_REST_URL,
@@ -227,6 +285,37 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
       retentionSnapshots: r.TIMESCALE_RETENTION_SNAPSHOTS,
       retentionEvents: r.TIMESCALE_RETENTION_EVENTS,
       retentionBars: r.TIMESCALE_RETENTION_BARS,
+    },
+    trading: {
+      mode: r.TRADING_MODE,
+      paperInitialBalanceUsd: r.PAPER_INITIAL_BALANCE_USD,
+      paperSlippagePct: r.PAPER_SLIPPAGE_PCT,
+      paperTriggerBy: r.PAPER_TRIGGER_BY,
+      riskPerTradePct: r.RISK_PER_TRADE_PCT,
+      maxLeverage: r.MAX_LEVERAGE,
+      entryStyle: r.ENTRY_STYLE,
+      entryStyles: Object.fromEntries(
+        r.ENTRY_STYLES === '' ? [] : r.ENTRY_STYLES.split(',').map((item) => item.split(':') as [string, 'conservative' | 'aggressive' | 'scaled']),
+      ),
+      targetCluster: r.TARGET_CLUSTER,
+      stopMinPct: r.STOP_MIN_PCT,
+      stopMaxPct: r.STOP_MAX_PCT,
+      wickStopDefaultPct: r.WICK_STOP_DEFAULT_PCT,
+      ladderRungs: r.LADDER_RUNGS,
+      ladderSizeRatio: r.LADDER_SIZE_RATIO,
+      ladderBeyondClusterPct: r.LADDER_BEYOND_CLUSTER_PCT,
+      ladderBlackSwanPct: r.LADDER_BLACK_SWAN_PCT,
+      trailingBasis: r.TRAILING_BASIS,
+      dailyLossLimitPct: r.DAILY_LOSS_LIMIT_PCT,
+      maxPositions: r.MAX_POSITIONS,
+      maxExposurePerCoin: r.MAX_EXPOSURE_PER_COIN,
+      maxExposureTotal: r.MAX_EXPOSURE_TOTAL,
+      killSwitch: r.KILL_SWITCH === 'true',
+      reversalEnabled: r.REVERSAL_ENABLED === 'true',
+      reversalStopPct: r.REVERSAL_STOP_PCT,
+      liquidationDataMaxAgeMs: r.LIQUIDATION_DATA_MAX_AGE_MS,
+      pretradeRefreshTimeoutMs: r.PRETRADE_REFRESH_TIMEOUT_MS,
+      entryTimeoutMs: r.ENTRY_TIMEOUT_MS,
     },
     bybitApiKey: r.BYBIT_API_KEY,
     bybitApiSecret: r.BYBIT_API_SECRET,

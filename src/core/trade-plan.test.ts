@@ -212,7 +212,8 @@ describe('SHORT mirror on a non-major coin', () => {
     expect(plan.takeProfitPrice).toBe(81.17);
     expect(plan.leverage).toBe(5); // volatility cap 0.3 / 0.06
     // 1 % of 10,000 = 100 USDT at risk; qty rounded down to 0.1.
-    const perUnit = 92.01 - 83.64 + 83.64 * 0.0002 + 92.01 * 0.00055;
+    const stopFill = 92.01 * 1.0005; // the stop fills at market: slippage is budgeted
+    const perUnit = stopFill - 83.64 + 83.64 * 0.0002 + stopFill * 0.00055;
     expect(plan.qty).toBe(Math.floor(100 / perUnit * 10) / 10);
   });
   it('aggressive enters at market with the taker fee in the size', () => {

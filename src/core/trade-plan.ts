@@ -64,6 +64,11 @@ export interface PlanConfig {
   readonly maxStopFraction: number;
   readonly takerFeeRate: number;
   readonly makerFeeRate: number;
+  /**
+   * Adverse slippage budgeted for market fills (the aggressive entry, and the stop, which fills at market): the
+   * size is computed as if the entry filled this much worse and the stop too, so a real fill stays in budget.
+   */
+  readonly slippageFraction: number;
   readonly ladder: LadderConfig;
   readonly sizing: SizingConfig;
   /** Base coins traded with scaled ladders only, whatever their configured style (founder's rule 6: BTC, ETH). */
@@ -79,6 +84,7 @@ export const DEFAULT_PLAN_CONFIG: PlanConfig = {
   maxStopFraction: 0.1,
   takerFeeRate: BYBIT_TAKER_FEE_RATE,
   makerFeeRate: BYBIT_MAKER_FEE_RATE,
+  slippageFraction: 0.0005,
   ladder: DEFAULT_LADDER_CONFIG,
   sizing: DEFAULT_SIZING_CONFIG,
   scaledOnlyCoins: ['BTC', 'ETH'],
@@ -161,6 +167,12 @@ export function selectTargetCluster<C extends { readonly low: number; readonly h
   return best;
 }
 
+/** A market fill `fraction` worse than `price`: a LONG buys higher and sells lower; mirrored for SHORT. */
+function slipped(direction: SignalDirection, price: number, fraction: number, leg: 'entry' | 'exit'): number {
+  const up = (direction === 'LONG') === (leg === 'entry');
+  return up ? price * (1 + fraction) : price * (1 - fraction);
+}
+
 export interface PlanInput {
   readonly symbol: string;
   readonly direction: SignalDirection;
@@ -237,7 +249,7 @@ export function planTrade(input: PlanInput, config: PlanConfig = DEFAULT_PLAN_CO
     const swan = Math.min(config.maxStopFraction, Math.max(config.minStopFraction, config.ladder.blackSwanStopFraction));
     const stopLossPrice = roundPrice(wickStopPrice(direction, last, swan), rules, long ? 'down' : 'up');
     const leverage = leverageFor(Math.abs(first - stopLossPrice) / first, input.volatilityFraction, rules, config.sizing);
-    const sized = sizeLadder({ direction, prices, stopPrice: stopLossPrice, budgetUsd, freeMarginUsd: input.freeMarginUsd, leverage, sizeRatio: config.ladder.sizeRatio, makerFeeRate: config.makerFeeRate, takerFeeRate: config.takerFeeRate, rules });
+    const sized = sizeLadder({ direction, prices, stopPrice: slipped(direction, stopLossPrice, config.slippageFraction, 'exit'), budgetUsd, freeMarginUsd: input.freeMarginUsd, leverage, sizeRatio: config.ladder.sizeRatio, makerFeeRate: config.makerFeeRate, takerFeeRate: config.takerFeeRate, rules });
     if (isRefusal(sized)) return sized;
     if (sized.droppedRungs > 0) notes.push(`${sized.droppedRungs} rung(s) below min order qty dropped`);
     return {
@@ -258,7 +270,9 @@ export function planTrade(input: PlanInput, config: PlanConfig = DEFAULT_PLAN_CO
   const stopLossPrice = roundPrice(stop.stopPrice, rules, long ? 'down' : 'up');
   const leverage = leverageFor(Math.abs(entryPrice - stopLossPrice) / entryPrice, input.volatilityFraction, rules, config.sizing);
   const entryFeeRate = aggressive ? config.takerFeeRate : config.makerFeeRate;
-  const sized = sizeSingleEntry({ direction, entryPrice, stopPrice: stopLossPrice, budgetUsd, freeMarginUsd: input.freeMarginUsd, leverage, entryFeeRate, exitFeeRate: config.takerFeeRate, rules });
+  const expectedEntry = aggressive ? slipped(direction, entryPrice, config.slippageFraction, 'entry') : entryPrice;
+  const stopFill = slipped(direction, stopLossPrice, config.slippageFraction, 'exit');
+  const sized = sizeSingleEntry({ direction, entryPrice: expectedEntry, stopPrice: stopFill, budgetUsd, freeMarginUsd: input.freeMarginUsd, leverage, entryFeeRate, exitFeeRate: config.takerFeeRate, rules });
   if (isRefusal(sized)) return sized;
   if (sized.marginLimited) notes.push('size limited by free margin, not by the risk budget');
   return {

@@ -34,8 +34,14 @@ export class Engine {
   private readonly refs = new Map<string, ActorRef<SymbolMessage, SymbolState>>();
   private readonly ranker: ActorRef<RankerMessage, RankerState>;
   private readonly behavior;
+  /**
+   * Optional observer of every decoded market event, called after the event went to its symbol actor (the
+   * execution wiring feeds the paper broker and the position monitor from it). One undefined check per event.
+   */
+  marketTap: ((event: MarketEvent) => void) | undefined;
   private readonly route = (event: MarketEvent): void => {
     this.actorFor(event.symbol).tell(event);
+    this.marketTap?.(event);
   };
 
   constructor(opts: EngineOptions) {
@@ -72,6 +78,11 @@ export class Engine {
   /** Rebuilds a coin's own liquidation estimate from REST history (the estimator bootstrap). */
   history(symbol: string, steps: readonly HistoryStep[]): void {
     this.actorFor(symbol).tell({ kind: 'history', steps });
+  }
+
+  /** Learned success rates (closed trades, prior applied) that replace the evaluation's prior in the ranker's score. */
+  setSuccessRates(rates: ReadonlyArray<readonly [symbol: string, rate: number]>): void {
+    this.ranker.tell({ kind: 'success-rates', rates });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

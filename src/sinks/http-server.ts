@@ -13,8 +13,8 @@ export interface OperatorRoutes {
   readiness(): Readiness;
   /** `/symbols/:symbol`; undefined → 404. */
   symbol(symbol: string): unknown;
-  /** Extra JSON routes (`/rankings` later); a handler returning undefined means 404. */
-  readonly extra?: Readonly<Record<string, () => unknown>>;
+  /** Extra JSON routes (`/rankings`, `/trades?limit=`…) given the query string; a handler returning undefined means 404. */
+  readonly extra?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
 
 export interface OperatorServer {
@@ -54,7 +54,7 @@ export async function startOperatorServer(routes: OperatorRoutes, port: number, 
         else sendJson(res, 200, view);
       } else {
         const handler = routes.extra?.[path];
-        const view = handler?.();
+        const view = handler?.(url.searchParams);
         if (view === undefined) sendJson(res, 404, { error: 'not found' });
         else sendJson(res, 200, view);
       }
