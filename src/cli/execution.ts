@@ -60,6 +60,8 @@ export interface ExecutionPartOptions {
   readonly paper: PaperBrokerConfig;
   /** The store: state documents, learned patterns and rows. Without it (replay, bench) nothing persists. */
   readonly store?: { readonly db: Database; readonly writer: BatchWriter };
+  /** Awaited before the saved state is loaded (the store's migrations). */
+  readonly storeReady?: Promise<void>;
   readonly instruments?: (symbol: string) => InstrumentRules | undefined;
   readonly registry?: Registry;
   readonly log?: Logger;
@@ -90,6 +92,7 @@ export interface ExecutionPart {
 }
 
 export async function startExecution(opts: ExecutionPartOptions): Promise<ExecutionPart> {
+  await opts.storeReady;
   const stateStore = opts.store === undefined ? undefined : new ExecutionStateStore(opts.store.db);
   const [brokerDoc, execDoc, patterns] = stateStore === undefined ? [undefined, undefined, []] : await Promise.all([
     stateStore.load<PaperBrokerState>('paper-broker'),

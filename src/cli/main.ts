@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
+import { executionSettings } from './execution.js';
 import { startDaemon } from './run.js';
 import { dbLog } from './storage.js';
 import { openDatabase } from '../sinks/db/database.js';
@@ -133,6 +134,7 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
       const summary = await replayTape(positionals, {
         speed,
         ...engineSettings(config),
+        ...(config.trading.mode === 'paper' ? { trading: executionSettings(config.trading, false) } : {}),
         onIssue: (issue) => log.warn({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
         onOutput: (event) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
@@ -152,6 +154,9 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
           `tape issues  ${summary.tapeIssues}`,
           `simulated    ${summary.simulatedSec.toFixed(1)} s in ${summary.wallSec.toFixed(2)} s wall`,
           `throughput   ${Math.round(summary.framesPerSec)} frames/s`,
+          ...(summary.trading === null
+            ? []
+            : [`paper trades ${summary.trading.tradesClosed} closed, ${summary.trading.pnlUsd.toFixed(2)} USDT net, ${summary.trading.openPositions} open, equity ${summary.trading.equityUsd.toFixed(2)} USDT (${summary.trading.ordersSent} orders)`]),
           `digest       ${summary.outputDigest}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

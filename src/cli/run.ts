@@ -18,6 +18,8 @@ import { createBus } from '../sinks/redis-bus.js';
 import { EstimatorBootstrapper } from './bootstrap.js';
 import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
+import { executionSettings, startExecution, type ExecutionPart } from './execution.js';
+import type { InstrumentRules } from '../core/instrument-rounding.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -35,6 +37,10 @@ export interface Daemon {
   readonly tape: TapeWriter | undefined;
   readonly storage: Storage | undefined;
   readonly bus: Bus | undefined;
+  /** Trading (paper broker); undefined with TRADING_MODE=off, in record mode, or until its state is loaded. */
+  readonly execution: ExecutionPart | undefined;
+  /** Settles once trading started (or was disabled with an error logged). */
+  readonly executionStarted: Promise<void>;
   /** Clean shutdown: stop sources, flush the tape, close the server. */
   close(): Promise<void>;
 }
@@ -85,6 +91,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
             bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));
           }
           if (storage !== undefined && storeOpen) writeEngineOutput(storage.writer, event);
+          execution?.onEngineOutput(event);
           opts.onOutput?.(event);
         },
         onBadFrame: (reason, detail, text) => warnBadFrame({ reason, detail, frame: text.slice(0, 300) }, 'bad frame refused'),
@@ -149,6 +156,24 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
 
   const bootstrapper = engine === undefined ? undefined : new EstimatorBootstrapper(config, log, clock, engine, tape);
 
+  // Trading starts once the store has its schema and the saved paper state is loaded (never trade without it).
+  const instrumentRules = new Map<string, InstrumentRules>();
+  let execution: ExecutionPart | undefined;
+  const executionStarted =
+    engine === undefined || config.trading.mode === 'off'
+      ? Promise.resolve()
+      : startExecution({
+          clock, engine, ...executionSettings(config.trading, coinglass !== undefined), store: storage, storeReady: storage?.migrated,
+          instruments: (s) => instrumentRules.get(s), registry: metrics.registry, log, killSwitch: config.trading.killSwitch,
+          requestRefresh: (symbol) => void coinglass?.scheduler.requestCoin(symbol, 'pre-trade').catch(() => undefined),
+        }).then(
+          (part) => {
+            execution = part;
+            log.info({ venue: part.broker.venue, equityUsd: part.broker.account().equityUsd, positions: part.broker.positions().length }, 'trading on the paper broker');
+          },
+          (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'trading disabled: execution state could not be loaded'),
+        );
+
   const watcher = new InstrumentsWatcher({
     discover: () => discoverLinearInstruments({ baseUrl: config.bybitRestUrl, timeoutMs: 10_000 }),
     clock,
@@ -174,6 +199,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     watcher.changes$.subscribe((change) => {
       const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
       const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
+      for (const i of change.instruments) instrumentRules.set(i.symbol, i);
       const diff = stream.setSymbols(symbols);
       log.info(
         { symbols: symbols.length, added: diff.added.length, removed: diff.removed.length, delisted: change.delisted.map((i) => i.symbol) },
@@ -203,6 +229,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         extra: {
           '/symbols': () => ({ symbols: engine?.symbols() ?? stream.symbols() }),
           '/rankings': () => engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
+          ...Object.fromEntries(['/positions', '/orders', '/trades', '/risk'].map((p) => [p, (q: URLSearchParams) => execution?.routes()[p]?.(q)])),
         },
       },
       config.httpPort,
@@ -226,6 +253,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     tape,
     storage,
     bus,
+    get execution() {
+      return execution;
+    },
+    executionStarted,
     close() {
       closing ??= (async () => {
         watcher.stop();
@@ -236,6 +267,8 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
         // Finish what the actors still have queued, then stop taking rows: a CoinGlass reply or timer landing after
         // this point is not written (the store would refuse it), rather than faulting an actor.
         engine?.system.drain();
+        await executionStarted;
+        await execution?.stop();
         storeOpen = false;
         await bus?.close();
         await tape?.close();
