@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { TradeRecord } from '../src/actors/execution-state.js';
 import type { RankingUpdated } from '../src/actors/messages.js';
 import type { MarketScenario } from '../src/streams/market-simulator.js';
-import { MIN, outputsOf, runTrading, SIM_START, type TradingRun } from './support/trading-sim.js';
+import { LADDER_ENV, LADDER_SCENARIOS, MIN, outputsOf, runTrading, SIM_START, type TradingRun } from './support/trading-sim.js';
 
 const at = (m: number) => SIM_START + m * MIN;
 /** Shorts pile in on a falling coin, then a pump runs into their liquidations (LONG); `mirror` swaps pump and dump (SHORT). */
@@ -101,11 +101,3 @@ describe('trading simulated markets on the paper broker', () => {
   }, 120_000);
 });
 
-export const LADDER_ENV = { ENTRY_STYLES: 'SYM007:scaled', TARGET_CLUSTER: 'largest', REVERSAL_ENABLED: 'false', LADDER_BEYOND_CLUSTER_PCT: '8' };
-export const LADDER_SCENARIOS: MarketScenario[] = [
-  { symbol: 'SYM007USDT', kind: 'dump', startMs: at(5), durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
-  { symbol: 'SYM007USDT', kind: 'pump', startMs: at(40), durationMs: 3 * MIN, movePct: 7, oiChangePct: 10, volumeMult: 5 },
-  { symbol: 'SYM007USDT', kind: 'dump', startMs: at(43), durationMs: 2 * MIN, movePct: 5, oiChangePct: 0, volumeMult: 2 },
-  { symbol: 'SYM007USDT', kind: 'pump', startMs: at(45), durationMs: 2 * MIN, movePct: 6, oiChangePct: 0, volumeMult: 2 },
-  { symbol: 'SYM007USDT', kind: 'dump', startMs: at(47), durationMs: 10 * MIN, movePct: 20, oiChangePct: -10, volumeMult: 3 },
-];

@@ -80,6 +80,8 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
     receive(state, msg, ctx) {
       switch (msg.kind) {
         case 'start':
+          // Timers are not persisted: a restored trade's entry timeout is armed again from its creation time.
+          for (const t of state.trades.values()) ctx.setTimer(`entry:${t.tradeId}`, t.createdAtMs + config.entryTimeoutMs, { kind: 'entry-timeout', tradeId: t.tradeId });
           refreshRisk(state, ctx);
           ctx.emit({ kind: 'success-rates', rates: [...successRatesBySymbol([...state.patterns.values()], config.successPrior)] });
           return state;

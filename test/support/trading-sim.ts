@@ -62,3 +62,15 @@ export async function runTrading(opts: {
 
 export const outputsOf = <K extends ExecutionOutput['kind']>(out: readonly ExecutionOutput[], kind: K) =>
   out.filter((o): o is Extract<ExecutionOutput, { kind: K }> => o.kind === kind);
+
+const simAt = (m: number) => SIM_START + m * MIN;
+
+/** A LONG ladder (scaled entry, deep last rung) that fills four rungs, trails to +10 % and is stopped on the way back. */
+export const LADDER_ENV = { ENTRY_STYLES: 'SYM007:scaled', TARGET_CLUSTER: 'largest', REVERSAL_ENABLED: 'false', LADDER_BEYOND_CLUSTER_PCT: '8' };
+export const LADDER_SCENARIOS: MarketScenario[] = [
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(5), durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
+  { symbol: 'SYM007USDT', kind: 'pump', startMs: simAt(40), durationMs: 3 * MIN, movePct: 7, oiChangePct: 10, volumeMult: 5 },
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(43), durationMs: 2 * MIN, movePct: 5, oiChangePct: 0, volumeMult: 2 },
+  { symbol: 'SYM007USDT', kind: 'pump', startMs: simAt(45), durationMs: 2 * MIN, movePct: 6, oiChangePct: 0, volumeMult: 2 },
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(47), durationMs: 10 * MIN, movePct: 20, oiChangePct: -10, volumeMult: 3 },
+];
