@@ -90,6 +90,7 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
           return state;
         case 'evaluated': {
           state.assessments.set(msg.symbol, msg.assessment);
+          state.clusters.set(msg.symbol, { long: clustersOnSide(msg.assessment, 'long'), short: clustersOnSide(msg.assessment, 'short') });
           for (const [id, signal] of state.pendingFresh) {
             if (signal.symbol !== msg.symbol || !isFresh(msg.assessment.ranges, signal, config.maxDataAgeMs)) continue;
             state.pendingFresh.delete(id);
@@ -183,7 +184,8 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
     const reserved = [...s.trades.values()].filter((t) => t.status === 'pending').reduce((a, t) => a + (t.plannedEntryPrice * t.plannedQty) / t.leverage, 0);
     const market = { currentPrice: price, volatilityFraction: s.wicks.get(signal.symbol)?.volatilityFraction(), equityUsd: account.equityUsd, freeMarginUsd: Math.max(0, account.balanceUsd - reserved), rules };
     const assessment = s.assessments.get(signal.symbol);
-    const ahead = clustersOnSide(assessment, signal.direction === 'LONG' ? 'short' : 'long', signal.target);
+    const known = s.clusters.get(signal.symbol)?.[signal.direction === 'LONG' ? 'short' : 'long'];
+    const ahead = known !== undefined && known.length > 0 ? known : signal.target !== undefined ? [signal.target] : [];
     const plan: TradePlan | Refusal =
       reversalOf !== undefined
         ? planReversal({ symbol: signal.symbol, direction: reversalOf.direction }, signal.opposite!, ahead, market, config.plan, config.reversal)
@@ -299,9 +301,8 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
 
   /** The reversal trade from the cluster the closed trade's target sat in. */
   function reverse(s: ExecutionState, closed: TradeRecord, priceUsd: number, ctx: ExecutionCtx): void {
-    const assessment = s.assessments.get(closed.symbol);
     const reachedSide = closed.direction === 'LONG' ? 'short' : 'long';
-    const reached = clustersOnSide(assessment, reachedSide, undefined).find((c) => c.low <= priceUsd * 1.02 && c.high >= priceUsd * 0.98);
+    const reached = (s.clusters.get(closed.symbol)?.[reachedSide] ?? []).find((c) => c.low <= priceUsd * 1.02 && c.high >= priceUsd * 0.98);
     if (reached === undefined) return;
     const now = ctx.clock.now();
     const signal: Signal = {
@@ -314,14 +315,13 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
   }
 }
 
-/** Significant clusters of `side` from the assessment's weighted ranges (fallback: the signal's target). */
-function clustersOnSide(assessment: CoinAssessment | undefined, side: 'long' | 'short', fallback: RangedCluster | undefined): RangedCluster[] {
+/** Significant clusters of `side` from the assessment's weighted ranges, tagged with their range (computed once per evaluation). */
+function clustersOnSide(assessment: CoinAssessment, side: 'long' | 'short'): RangedCluster[] {
   const out: RangedCluster[] = [];
-  for (const r of assessment?.ranges ?? []) {
+  for (const r of assessment.ranges) {
     if (!(r.weight > 0)) continue;
     for (const c of r.clusters) if (c.side === side) out.push({ ...c, range: r.range });
   }
-  if (out.length === 0 && fallback !== undefined) out.push(fallback);
   return out;
 }
 

@@ -1,5 +1,6 @@
 import type { BrokerEvent } from '../core/broker.js';
 import type { MinuteBarClosed } from '../core/events.js';
+import type { RangedCluster } from '../core/imbalance.js';
 import type { PatternStats } from '../core/pattern-stats.js';
 import type { CoinAssessment } from '../core/ranking.js';
 import type { RefusalReason } from '../core/refusal.js';
@@ -95,6 +96,8 @@ export interface ExecutionState {
   risk: RiskState | undefined;
   readonly patterns: Map<string, PatternStats>;
   readonly assessments: Map<string, CoinAssessment>;
+  /** Per coin, the significant clusters of the last evaluation by side (targets and reversal clusters). */
+  readonly clusters: Map<string, { readonly long: readonly RangedCluster[]; readonly short: readonly RangedCluster[] }>;
   readonly wicks: Map<string, WickTracker>;
   readonly recentClosed: TradeRecord[];
   readonly counters: { signals: number; ordersSent: number; ordersFilled: number; refused: Record<string, number> };
@@ -133,6 +136,7 @@ export function initialExecutionState(snapshot?: ExecutionSnapshot, patterns: re
     risk: snapshot?.risk,
     patterns: new Map(),
     assessments: new Map(),
+    clusters: new Map(),
     wicks: new Map(),
     recentClosed: [...(snapshot?.recentClosed ?? [])],
     counters: snapshot?.counters !== undefined ? structuredClone(snapshot.counters) : { signals: 0, ordersSent: 0, ordersFilled: 0, refused: {} },

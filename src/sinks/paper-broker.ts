@@ -176,6 +176,7 @@ export class PaperBroker implements Broker {
     this.orders.push(order);
     this.linkIds.add(order.orderLinkId);
     if (this.linkIds.size > MAX_LINK_IDS) this.linkIds.delete(this.linkIds.values().next().value!);
+    if (this.orders.length <= 2 * MAX_CLOSED_ORDERS) return;
     const closed = this.orders.filter((o) => o.status !== 'New');
     if (closed.length > MAX_CLOSED_ORDERS) {
       const drop = new Set(closed.slice(0, closed.length - MAX_CLOSED_ORDERS));
