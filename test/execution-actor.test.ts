@@ -12,13 +12,13 @@ import { loadConfig } from '../src/cli/config.js';
 const T0 = Date.UTC(2026, 5, 1, 12);
 const cl = (low: number, high: number, side: 'long' | 'short', usd = 5e7): RangedCluster => ({ low, high, centre: (low + high) / 2, usd, side, levelCount: 3, range: '7d' });
 
-function harness(env: Record<string, string> = {}) {
+function harness(env: Record<string, string> = {}, coinglass = false) {
   const clock = new VirtualClock(T0);
   const outputs: ExecutionOutput[] = [];
   const rates: Array<readonly [string, number]> = [];
   const engine = { marketTap: undefined as ((e: TickerUpdated) => void) | undefined, setSuccessRates: (r: ReadonlyArray<readonly [string, number]>) => rates.push(...r) };
   const trading = loadConfig({ ENTRY_STYLES: 'SOL:aggressive', ...env }, '').trading;
-  const { execution, paper } = executionSettings(trading, false);
+  const { execution, paper } = executionSettings(trading, coinglass);
   return { clock, outputs, rates, engine, start: () => startExecution({ clock, engine: engine as never, execution, paper, onOutput: (o) => outputs.push(o) }) };
 }
 
@@ -99,6 +99,30 @@ describe('ExecutionActor with the paper broker', () => {
     part.onEngineOutput({ kind: 'signal', signal: signal('SOLUSDT', 'LONG', 100, cl(110, 112, 'short'), cl(90, 91, 'long'), T0, 20 * 60_000), emittedAt: T0 });
     const trade = of(h.outputs, 'trade')[0]!.trade;
     expect(trade.notes.join(' ')).toMatch(/1200 s old; no CoinGlass key, own estimate used/);
+    await part.stop();
+  });
+
+  it('stale data with a CoinGlass key: the plan waits for the pre-trade refresh, then trades on it; without one in time it is refused STALE_LIQUIDATION_DATA', async () => {
+    const h = harness({}, true);
+    const part = await h.start();
+    const target = cl(110, 112, 'short');
+    const evaluated = (source: string, ageMs: number): CoinEvaluated =>
+      ({ kind: 'evaluated', symbol: 'SOLUSDT', atMs: h.clock.now(), snapshots: [], assessment: { symbol: 'SOLUSDT', ranges: [{ range: '7d', weight: 1, source, ageMs, clusters: [target] }] } as unknown as CoinAssessment });
+    part.onEngineOutput({ kind: 'signal', signal: signal('SOLUSDT', 'LONG', 100, target, cl(90, 91, 'long'), T0, 20 * 60_000), emittedAt: T0 });
+    expect(of(h.outputs, 'refresh-requested')).toMatchObject([{ symbol: 'SOLUSDT' }]);
+    expect(of(h.outputs, 'order-sent')).toHaveLength(0);
+    part.onEngineOutput(evaluated('estimate', 0)); // not CoinGlass: keeps waiting
+    expect(of(h.outputs, 'order-sent')).toHaveLength(0);
+    h.clock.advanceTo(T0 + 5_000);
+    part.onEngineOutput(evaluated('coinglass', 2_000));
+    expect(of(h.outputs, 'order-sent')).toHaveLength(1);
+    expect(of(h.outputs, 'order-sent')[0]!.latencyMs).toBe(5_000);
+    // A second coin whose refresh never comes.
+    part.onEngineOutput({ kind: 'signal', signal: signal('DOGEUSDT', 'LONG', 0.2, cl(0.22, 0.23, 'short'), cl(0.18, 0.185, 'long'), T0 + 5_000, 20 * 60_000), emittedAt: T0 + 5_000 });
+    h.clock.advanceTo(T0 + 5_000 + 29_999);
+    expect(of(h.outputs, 'order-refused')).toHaveLength(0);
+    h.clock.advanceTo(T0 + 5_000 + 30_000);
+    expect(of(h.outputs, 'order-refused').map((r) => [r.symbol, r.reason])).toEqual([['DOGEUSDT', 'STALE_LIQUIDATION_DATA']]);
     await part.stop();
   });
 
