@@ -154,6 +154,7 @@ describe('paper broker invariants (property)', () => {
             } else broker.submit({ kind: 'close-position', symbol: 'X', orderLinkId: `c${n++}` });
             conserved(broker);
             for (const p of broker.positions()) expect(p.qty).toBeGreaterThan(0);
+            expect(broker.openOrders()).toEqual(broker.recentOrders().filter((o) => o.status === 'New'));
           }
           return broker.snapshot();
         };

@@ -76,6 +76,9 @@ export class PaperBroker implements Broker {
   /** Open orders in placement order, then recent closed ones. */
   private orders: OrderView[];
   private readonly linkIds: Set<string>;
+  /** Open orders per symbol, so a price update or a view skips the order history when nothing rests. */
+  private readonly openCount = new Map<string, number>();
+  private totalOpen = 0;
   private readonly prices = new Map<string, { last: number; mark: number }>();
   private readonly listeners = new Set<(event: BrokerEvent) => void>();
 
@@ -92,6 +95,7 @@ export class PaperBroker implements Broker {
     for (const p of state?.positions ?? []) this.positionsBySymbol.set(p.symbol, { ...p });
     this.orders = [...(state?.orders ?? [])];
     this.linkIds = new Set(state?.linkIds ?? []);
+    for (const o of this.orders) if (o.status === 'New') this.countOpen(o.symbol, 1);
     for (const [symbol, p] of Object.entries(state?.prices ?? {})) this.prices.set(symbol, { ...p });
   }
 
@@ -172,8 +176,14 @@ export class PaperBroker implements Broker {
     return undefined;
   }
 
+  private countOpen(symbol: string, delta: number): void {
+    this.openCount.set(symbol, (this.openCount.get(symbol) ?? 0) + delta);
+    this.totalOpen += delta;
+  }
+
   private remember(order: OrderView): void {
     this.orders.push(order);
+    if (order.status === 'New') this.countOpen(order.symbol, 1);
     this.linkIds.add(order.orderLinkId);
     if (this.linkIds.size > MAX_LINK_IDS) this.linkIds.delete(this.linkIds.values().next().value!);
     if (this.orders.length <= 2 * MAX_CLOSED_ORDERS) return;
@@ -186,7 +196,9 @@ export class PaperBroker implements Broker {
 
   private finish(order: OrderView, patch: Partial<OrderView>): OrderView {
     const next: OrderView = { ...order, ...patch, updatedAtMs: this.now() };
-    this.orders[this.orders.indexOf(order)] = next;
+    // Recent orders sit at the end.
+    this.orders[this.orders.lastIndexOf(order)] = next;
+    if (order.status === 'New' && next.status !== 'New') this.countOpen(order.symbol, -1);
     if (next.status === 'Cancelled') this.emit({ kind: 'order-cancelled', order: next });
     return next;
   }
@@ -276,7 +288,8 @@ export class PaperBroker implements Broker {
     const prev = this.prices.get(symbol);
     const mark = markPrice > 0 ? markPrice : prev?.mark ?? lastPrice;
     this.prices.set(symbol, { last: lastPrice, mark });
-    for (const order of this.orders.filter((o) => o.symbol === symbol && o.status === 'New')) {
+    const resting = (this.openCount.get(symbol) ?? 0) > 0 ? this.orders.filter((o) => o.symbol === symbol && o.status === 'New') : [];
+    for (const order of resting) {
       const price = order.priceUsd!;
       if (order.orderType === 'Limit' && (order.side === 'Buy' ? lastPrice < price : lastPrice > price)) this.fillOrder(order, price, 'maker');
     }
@@ -317,7 +330,7 @@ export class PaperBroker implements Broker {
   }
 
   openOrders(): OrderView[] {
-    return this.orders.filter((o) => o.status === 'New');
+    return this.totalOpen === 0 ? [] : this.orders.filter((o) => o.status === 'New');
   }
 
   /** Open and recent closed orders, newest last. */
