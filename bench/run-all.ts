@@ -12,6 +12,7 @@ const BENCHES: { name: string; file: string; needsPostgres?: boolean }[] = [
   { name: 'latency (25k frames/s over loopback WS)', file: 'latency.js' },
   { name: 'memory (500 symbols, 1 h of data)', file: 'memory.js' },
   { name: 'signal latency (completing frame → Signal, 25k frames/s)', file: 'signal-latency.js' },
+  { name: 'order latency (completing frame → order handed to the broker, 25k frames/s)', file: 'order-latency.js' },
   { name: 'ranker and estimator cost', file: 'ranker.js' },
   { name: 'ws client: raw ws vs bybit-api WebsocketClient', file: 'ws-client-overhead.js' },
   { name: 'bybit order ack (venue place → ack vs bare signed request, local exchange)', file: 'bybit-order-ack.js' },

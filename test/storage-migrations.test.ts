@@ -56,7 +56,7 @@ const TS_FILES = [
 ];
 
 /** Plain (non-TimescaleDB) migrations after 001, applied on every server. */
-const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql'];
+const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql'];
 
 describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
@@ -117,14 +117,14 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name
       for (const f of fs.readdirSync(defaultSchemaDir())) fs.copyFileSync(path.join(defaultSchemaDir(), f), path.join(dir, f));
       await migrate(odb, { dir });
       fs.appendFileSync(path.join(dir, '001_core_tables.sql'), '\n-- an innocent-looking edit\n');
-      fs.writeFileSync(path.join(dir, '005_new.sql'), 'CREATE TABLE should_not_exist (x int);\n');
+      fs.writeFileSync(path.join(dir, '099_new.sql'), 'CREATE TABLE should_not_exist (x int);\n');
       const err = await migrate(odb, { dir }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MigrationChecksumError);
       expect((err as Error).message).toContain('001_core_tables.sql');
       expect((err as Error).message).toContain('edited');
       const created = await odb.query(`SELECT 1 FROM pg_tables WHERE tablename = 'should_not_exist'`);
       expect(created.rows).toHaveLength(0);
-      fs.rmSync(path.join(dir, '005_new.sql'));
+      fs.rmSync(path.join(dir, '099_new.sql'));
       fs.rmSync(path.join(dir, '001_core_tables.sql'));
       const missing = await migrate(odb, { dir }).catch((e: unknown) => e);
       expect((missing as Error).message).toMatch(/001_core_tables\.sql was applied but the file is missing/);

@@ -20,7 +20,9 @@ export type SymbolMessage = MarketEvent | SymbolCommand;
 export type RankerMessage =
   | { readonly kind: 'start' }
   | { readonly kind: 'rank'; readonly atMs: number }
-  | { readonly kind: 'assessed'; readonly assessment: CoinAssessment; readonly refresh: boolean };
+  | { readonly kind: 'assessed'; readonly assessment: CoinAssessment; readonly refresh: boolean }
+  /** Learned success rates per symbol (from closed trades, with the prior applied) that replace the evaluation's prior. */
+  | { readonly kind: 'success-rates'; readonly rates: ReadonlyArray<readonly [symbol: string, rate: number]> };
 
 /** A coin was evaluated: the snapshots used and the result (for storage and the operator view). */
 export interface CoinEvaluated {

@@ -1,5 +1,5 @@
 import type { CoinAssessment, RankingConfig } from '../core/ranking.js';
-import { rankCoins } from '../core/ranking.js';
+import { rankCoins, withSuccessRate } from '../core/ranking.js';
 import { SCORE_SUCCESS_WEIGHT } from '../core/scoring.js';
 import type { ActorBehavior } from './actor-system.js';
 import { nextGridTime, symbolActorId, type RankedCoin, type RankerMessage, type RankingUpdated } from './messages.js';
@@ -11,6 +11,8 @@ export interface RankerConfig extends RankingConfig {
 
 export interface RankerState {
   readonly assessments: Map<string, CoinAssessment>;
+  /** Learned success rates by symbol (ExecutionActor); coins without one keep the evaluation's prior. */
+  readonly successRates: Map<string, number>;
   armed: ReadonlySet<string>;
   last: RankingUpdated | undefined;
   passes: number;
@@ -23,7 +25,7 @@ export interface RankerState {
 export function rankerActor(config: RankerConfig): ActorBehavior<RankerState, RankerMessage, RankingUpdated> {
   return {
     kind: 'ranker',
-    init: () => ({ assessments: new Map(), armed: new Set(), last: undefined, passes: 0 }),
+    init: () => ({ assessments: new Map(), successRates: new Map(), armed: new Set(), last: undefined, passes: 0 }),
     receive(state, msg, ctx) {
       switch (msg.kind) {
         case 'start': {
@@ -35,9 +37,18 @@ export function rankerActor(config: RankerConfig): ActorBehavior<RankerState, Ra
           rank(state, msg.atMs, ctx);
           ctx.setTimer('rank', msg.atMs + config.intervalMs, { kind: 'rank', atMs: msg.atMs + config.intervalMs } satisfies RankerMessage);
           return state;
-        case 'assessed':
-          state.assessments.set(msg.assessment.symbol, msg.assessment);
+        case 'assessed': {
+          const rate = state.successRates.get(msg.assessment.symbol);
+          state.assessments.set(msg.assessment.symbol, rate === undefined ? msg.assessment : withSuccessRate(msg.assessment, rate));
           if (msg.refresh) rank(state, msg.assessment.evaluatedAtMs, ctx);
+          return state;
+        }
+        case 'success-rates':
+          for (const [symbol, rate] of msg.rates) {
+            state.successRates.set(symbol, rate);
+            const a = state.assessments.get(symbol);
+            if (a !== undefined) state.assessments.set(symbol, withSuccessRate(a, rate));
+          }
           return state;
       }
     },

@@ -148,13 +148,39 @@ export const CONFIG_SCHEMA = z.object({
   TIMESCALE_RETENTION_BARS: pgInterval.default('730 days'),
   TAPE_ROTATE_MB: int(1, 65_536).default(256),
   TAPE_ROTATE_MINUTES: int(1, 1440).default(60),
-  TRADING_MODE: z.enum(['paper', 'testnet', 'demo', 'live'], 'must be paper, testnet, demo or live').default('paper'),
+  TRADING_MODE: z.enum(['paper', 'testnet', 'demo', 'live', 'off'], 'must be paper, testnet, demo, live or off').default('paper'),
   LIVE_TRADING_CONFIRM: z.string().optional(),
   BYBIT_PRIVATE_WS_URL: url(['ws:', 'wss:']).optional(),
   BYBIT_RECV_WINDOW_MS: int(1000, 60_000).default(5000),
   BYBIT_REQUEST_TIMEOUT_MS: int(500, 60_000).default(3000),
   BYBIT_CANCEL_UNKNOWN_ORDERS: z.enum(['true', 'false'], 'must be true or false').default('false'),
   BYBIT_EMERGENCY_STOP_PCT: plain(z.number().min(0.5, 'must be in [0.5, 50]').max(50, 'must be in [0.5, 50]')).default(5),
+  PAPER_INITIAL_BALANCE_USD: above(0, 1e12).default(10_000),
+  PAPER_SLIPPAGE_PCT: plain(z.number().min(0, 'must be ≥ 0').max(5, 'must be ≤ 5')).default(0.05),
+  PAPER_TRIGGER_BY: z.enum(['last', 'mark']).default('last'),
+  RISK_PER_TRADE_PCT: plain(z.number().gt(0, 'must be > 0').max(10, 'must be ≤ 10')).default(1),
+  MAX_LEVERAGE: int(1, 125).default(10),
+  ENTRY_STYLE: z.enum(['conservative', 'aggressive', 'scaled']).default('conservative'),
+  ENTRY_STYLES: z.string().regex(/^([A-Z0-9]+:(conservative|aggressive|scaled)(,[A-Z0-9]+:(conservative|aggressive|scaled))*)?$/, 'must be a comma-separated list of COIN:conservative|aggressive|scaled').default(''),
+  TARGET_CLUSTER: z.enum(['first', 'largest']).default('first'),
+  STOP_MIN_PCT: plain(z.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50')).default(5),
+  STOP_MAX_PCT: plain(z.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50')).default(10),
+  WICK_STOP_DEFAULT_PCT: plain(z.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50')).default(8),
+  LADDER_RUNGS: int(2, 20).default(10),
+  LADDER_SIZE_RATIO: plain(z.number().min(1, 'must be ≥ 1').max(5, 'must be ≤ 5')).default(2),
+  LADDER_BEYOND_CLUSTER_PCT: plain(z.number().min(0, 'must be ≥ 0').max(20, 'must be ≤ 20')).default(2),
+  LADDER_BLACK_SWAN_PCT: plain(z.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50')).default(5),
+  TRAILING_BASIS: z.enum(['roe', 'price']).default('roe'),
+  DAILY_LOSS_LIMIT_PCT: plain(z.number().gt(0, 'must be > 0').max(100, 'must be ≤ 100')).default(3),
+  MAX_POSITIONS: int(1, 100).default(3),
+  MAX_EXPOSURE_PER_COIN: above(0, 100).default(2),
+  MAX_EXPOSURE_TOTAL: above(0, 100).default(5),
+  KILL_SWITCH: z.enum(['true', 'false']).default('false'),
+  REVERSAL_ENABLED: z.enum(['true', 'false']).default('true'),
+  REVERSAL_STOP_PCT: plain(z.number().gt(0, 'must be > 0').max(50, 'must be ≤ 50')).default(10),
+  LIQUIDATION_DATA_MAX_AGE_MS: int(10_000, 3_600_000).default(300_000),
+  PRETRADE_REFRESH_TIMEOUT_MS: int(1000, 600_000).default(30_000),
+  ENTRY_TIMEOUT_MS: int(60_000, 7 * 86_400_000).default(6 * 3_600_000),
   BYBIT_API_KEY: optionalSecret,
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
@@ -173,8 +199,38 @@ export const BYBIT_PRIVATE_ENDPOINTS = {
   live: { restUrl: 'https://api.bybit.com', wsUrl: 'wss://stream.bybit.com/v5/private' },
 } as const;
 
-/** Where and how the daemon trades; `bybit` is undefined in paper mode. */
-export interface TradingConfig {
+/** How the execution actor plans, sizes and guards trades (percent settings are percent: 1 = 1 %). */
+export interface ExecutionTradingSettings {
+  readonly paperInitialBalanceUsd: number;
+  readonly paperSlippagePct: number;
+  readonly paperTriggerBy: 'last' | 'mark';
+  readonly riskPerTradePct: number;
+  readonly maxLeverage: number;
+  readonly entryStyle: 'conservative' | 'aggressive' | 'scaled';
+  readonly entryStyles: Readonly<Record<string, 'conservative' | 'aggressive' | 'scaled'>>;
+  readonly targetCluster: 'first' | 'largest';
+  readonly stopMinPct: number;
+  readonly stopMaxPct: number;
+  readonly wickStopDefaultPct: number;
+  readonly ladderRungs: number;
+  readonly ladderSizeRatio: number;
+  readonly ladderBeyondClusterPct: number;
+  readonly ladderBlackSwanPct: number;
+  readonly trailingBasis: 'roe' | 'price';
+  readonly dailyLossLimitPct: number;
+  readonly maxPositions: number;
+  readonly maxExposurePerCoin: number;
+  readonly maxExposureTotal: number;
+  readonly killSwitch: boolean;
+  readonly reversalEnabled: boolean;
+  readonly reversalStopPct: number;
+  readonly liquidationDataMaxAgeMs: number;
+  readonly pretradeRefreshTimeoutMs: number;
+  readonly entryTimeoutMs: number;
+}
+
+/** Where and how the daemon trades; `bybit` is undefined in paper and off modes. */
+export interface TradingConfig extends ExecutionTradingSettings {
   readonly mode: RawConfig['TRADING_MODE'];
   readonly bybit:
     | {
@@ -302,7 +358,37 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
   const r = result.data;
   const crossProblems = crossCheck(r).map(([key, issue]) => show(key, issue));
   if (crossProblems.length > 0) throw new ConfigError(crossProblems);
-  const trading = tradingConfig(r, merged);
+  const trading: TradingConfig = {
+    ...tradingConfig(r, merged),
+    paperInitialBalanceUsd: r.PAPER_INITIAL_BALANCE_USD,
+    paperSlippagePct: r.PAPER_SLIPPAGE_PCT,
+    paperTriggerBy: r.PAPER_TRIGGER_BY,
+    riskPerTradePct: r.RISK_PER_TRADE_PCT,
+    maxLeverage: r.MAX_LEVERAGE,
+    entryStyle: r.ENTRY_STYLE,
+    entryStyles: Object.fromEntries(
+      r.ENTRY_STYLES === '' ? [] : r.ENTRY_STYLES.split(',').map((item) => item.split(':') as [string, 'conservative' | 'aggressive' | 'scaled']),
+    ),
+    targetCluster: r.TARGET_CLUSTER,
+    stopMinPct: r.STOP_MIN_PCT,
+    stopMaxPct: r.STOP_MAX_PCT,
+    wickStopDefaultPct: r.WICK_STOP_DEFAULT_PCT,
+    ladderRungs: r.LADDER_RUNGS,
+    ladderSizeRatio: r.LADDER_SIZE_RATIO,
+    ladderBeyondClusterPct: r.LADDER_BEYOND_CLUSTER_PCT,
+    ladderBlackSwanPct: r.LADDER_BLACK_SWAN_PCT,
+    trailingBasis: r.TRAILING_BASIS,
+    dailyLossLimitPct: r.DAILY_LOSS_LIMIT_PCT,
+    maxPositions: r.MAX_POSITIONS,
+    maxExposurePerCoin: r.MAX_EXPOSURE_PER_COIN,
+    maxExposureTotal: r.MAX_EXPOSURE_TOTAL,
+    killSwitch: r.KILL_SWITCH === 'true',
+    reversalEnabled: r.REVERSAL_ENABLED === 'true',
+    reversalStopPct: r.REVERSAL_STOP_PCT,
+    liquidationDataMaxAgeMs: r.LIQUIDATION_DATA_MAX_AGE_MS,
+    pretradeRefreshTimeoutMs: r.PRETRADE_REFRESH_TIMEOUT_MS,
+    entryTimeoutMs: r.ENTRY_TIMEOUT_MS,
+  };
   return {
     bybitWsUrl: r.BYBIT_WS_URL,
     bybitRestUrl: r.BYBIT_REST_URL,
@@ -380,9 +466,9 @@ const MAINNET_PRIVATE = /^(https:\/\/api\.bybit\.com|https:\/\/api\.bytick\.com|
  * non-paper mode without keys, and a testnet/demo mode whose endpoints point at mainnet (real money by mistake).
  * Private REST uses BYBIT_REST_URL when it is set, else the mode's host; the public default stays mainnet.
  */
-function tradingConfig(r: RawConfig, given: Readonly<Record<string, unknown>>): TradingConfig {
+function tradingConfig(r: RawConfig, given: Readonly<Record<string, unknown>>): Pick<TradingConfig, 'mode' | 'bybit'> {
   const mode = r.TRADING_MODE;
-  if (mode === 'paper') return { mode, bybit: undefined };
+  if (mode === 'paper' || mode === 'off') return { mode, bybit: undefined };
   const problems: string[] = [];
   if (mode === 'live' && r.LIVE_TRADING_CONFIRM !== LIVE_TRADING_CONFIRMATION) {
     problems.push(`TRADING_MODE=live trades real money on Bybit mainnet: set LIVE_TRADING_CONFIRM=${LIVE_TRADING_CONFIRMATION} to confirm`);
@@ -425,6 +511,7 @@ function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
   if (r.RANK_ARMED_K > r.RANK_TOP_N) out.push(['RANK_ARMED_K', `must be ≤ RANK_TOP_N (${r.RANK_TOP_N})`]);
   // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
   if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
+  if (r.STOP_MIN_PCT > r.STOP_MAX_PCT) out.push(['STOP_MIN_PCT', `must be ≤ STOP_MAX_PCT (${r.STOP_MAX_PCT})`]);
   return out;
 }
 

@@ -20,6 +20,8 @@ import type { Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import type { LiveClock } from './live-clock.js';
 import type { Part } from './part.js';
+import type { ExecutionPart } from './execution.js';
+import type { InstrumentRules } from '../core/instrument-rounding.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
 /**
@@ -49,6 +51,12 @@ export interface DaemonWiring {
   outages?: OutageLog;
   /** Failed instrument discoveries so far (the REST source's retry count). */
   discoveryFailures?: () => number;
+  /** Tick and qty steps per symbol from the last instrument list (orders are rounded to them). */
+  readonly instruments: Map<string, InstrumentRules>;
+  /** Trading, once its saved state is loaded; undefined while loading, with TRADING_MODE=off, or after stop. */
+  execution?: ExecutionPart;
+  /** Settles once trading started (or failed to, logged). */
+  executionStarted?: Promise<void>;
 }
 
 /** The daemon's outage log, created on first use: WS shards count connect failures, discovery its failed runs. */
@@ -78,6 +86,7 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
               '/symbols': () => ({ symbols: w.engine?.symbols() ?? w.stream.symbols() }),
               '/rankings': () => w.engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
               '/coinglass': () => w.coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
+              ...Object.fromEntries(['/positions', '/orders', '/trades', '/risk'].map((p) => [p, (q: URLSearchParams) => w.execution?.routes()[p]?.(q)])),
             },
           },
           config.httpPort,
@@ -160,6 +169,7 @@ export function enginePart(w: DaemonWiring): Part {
       w.bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));
     }
     if (w.storage !== undefined && w.storeOpen) writeEngineOutput(w.storage.writer, event);
+    w.execution?.onEngineOutput(event);
     w.onOutput?.(event);
   };
   return {
@@ -252,6 +262,7 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
         watcher.changes$.subscribe((change) => {
           const allow = config.symbols === undefined ? undefined : new Set(config.symbols);
           const symbols = change.instruments.map((i) => i.symbol).filter((s) => allow === undefined || allow.has(s));
+          for (const i of change.instruments) w.instruments.set(i.symbol, i);
           const diff = stream.setSymbols(symbols);
           const confirmed = change.shrinkConfirmedAfter;
           log[confirmed === undefined ? 'info' : 'warn'](

@@ -7,6 +7,7 @@ import { createCliLogger, createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
+import { executionSettings } from './execution.js';
 import { startDaemon } from './run.js';
 import { DirLockedError } from './dir-lock.js';
 import { dbLog } from './storage.js';
@@ -161,6 +162,7 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
       const summary = await replayTape(positionals, {
         speed,
         ...engineSettings(config),
+        ...(config.trading.mode !== 'off' ? { trading: executionSettings(config.trading, false) } : {}),
         onIssue: (issue) => issues.line({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
         onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
         onOutput: (event) => {
@@ -183,6 +185,9 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
           `tape gaps    ${summary.tapeGaps} (${summary.framesNotRecorded} frames not recorded)`,
           `simulated    ${summary.simulatedSec.toFixed(1)} s in ${summary.wallSec.toFixed(2)} s wall`,
           `throughput   ${Math.round(summary.framesPerSec)} frames/s`,
+          ...(summary.trading === null
+            ? []
+            : [`paper trades ${summary.trading.tradesClosed} closed, ${summary.trading.pnlUsd.toFixed(2)} USDT net, ${summary.trading.openPositions} open, equity ${summary.trading.equityUsd.toFixed(2)} USDT (${summary.trading.ordersSent} orders)`]),
           `digest       ${summary.outputDigest}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

@@ -13,6 +13,10 @@ import { COIN_INPUTS_TAPE_SOURCE, replayCoinInputs } from './liquidity-state.js'
 import { COINGLASS_TAPE_SOURCE, replayCoinGlassReply } from './coinglass.js';
 import { Engine, type EngineOutput } from '../engine/engine.js';
 import type { EventTimeBand } from '../streams/bybit-decoder.js';
+import type { ExecutionConfig } from '../actors/execution-actor.js';
+import type { ExecutionOutput } from '../actors/execution-state.js';
+import type { PaperBrokerConfig } from '../sinks/paper-broker.js';
+import { startExecution, type ExecutionPart } from './execution.js';
 
 export interface ReplayOptions {
   readonly symbol: SymbolActorConfig;
@@ -27,6 +31,9 @@ export interface ReplayOptions {
   readonly onIssue?: (issue: TapeIssue) => void;
   /** An actor restarted or stopped by supervision (a coin whose model faulted). */
   readonly onSystemEvent?: (event: SystemEvent) => void;
+  /** Trade the signals on a fresh paper account on the virtual clock (backtest); the digest then covers trades. */
+  readonly trading?: { readonly execution: ExecutionConfig; readonly paper: PaperBrokerConfig };
+  readonly onExecutionOutput?: (output: ExecutionOutput) => void;
 }
 
 export interface ReplaySummary {
@@ -48,8 +55,10 @@ export interface ReplaySummary {
   readonly simulatedSec: number;
   readonly wallSec: number;
   readonly framesPerSec: number;
-  /** sha256 over every output event in order: equal digests mean identical decisions. */
+  /** sha256 over every output event in order (trades and orders included when trading): equal digests mean identical decisions. */
   readonly outputDigest: string;
+  /** With `trading`: closed trades, their net PnL and the paper account at the end. */
+  readonly trading: { readonly ordersSent: number; readonly tradesClosed: number; readonly pnlUsd: number; readonly equityUsd: number; readonly openPositions: number } | null;
 }
 
 /** Whether a tape record is a market-data frame for the engine (REST replies are for other consumers). */
@@ -66,6 +75,9 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
   const tape = readTape(paths, { highWaterMark: opts.highWaterMark, onIssue: opts.onIssue });
   let clock: VirtualClock | undefined;
   let engine: Engine | undefined;
+  let execution: ExecutionPart | undefined;
+  let tradesClosed = 0;
+  let pnlUsd = 0;
   const hash = createHash('sha256');
   let records = 0;
   let frames = 0;
@@ -92,9 +104,24 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
         onOutput: (event) => {
           hash.update(JSON.stringify(event));
           hash.update('\n');
+          execution?.onEngineOutput(event);
           opts.onOutput?.(event);
         },
       });
+      if (opts.trading !== undefined) {
+        execution = await startExecution({
+          clock, engine, ...opts.trading,
+          onOutput: (o) => {
+            hash.update(JSON.stringify(o));
+            hash.update('\n');
+            if (o.kind === 'trade' && o.trade.status === 'closed') {
+              tradesClosed++;
+              pnlUsd += o.trade.pnlUsd ?? 0;
+            }
+            opts.onExecutionOutput?.(o);
+          },
+        });
+      }
     }
     if (Number.isFinite(speed) && first !== null) {
       const dueWallMs = wallStart + (rec.t - first) / speed;
@@ -116,6 +143,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     engine.ingest(rec.d, rec.t);
   }
   const wallSec = (performance.now() - wallStart) / 1000;
+  await execution?.stop();
   return {
     records,
     frames,
@@ -134,5 +162,9 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     wallSec,
     framesPerSec: wallSec > 0 ? frames / wallSec : 0,
     outputDigest: hash.digest('hex'),
+    trading:
+      execution === undefined
+        ? null
+        : { ordersSent: execution.ref.peek()?.counters.ordersSent ?? 0, tradesClosed, pnlUsd, equityUsd: execution.broker.account().equityUsd, openPositions: execution.broker.positions().length },
   };
 }

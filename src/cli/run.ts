@@ -22,6 +22,7 @@ import {
 import { LiveClock } from './live-clock.js';
 import { startParts, type Part } from './part.js';
 import { coinStatePart } from './liquidity-state.js';
+import { executionPart, type ExecutionPart } from './execution.js';
 import type { Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -40,6 +41,10 @@ export interface Daemon {
   readonly tape: TapeWriter | undefined;
   readonly storage: Storage | undefined;
   readonly bus: Bus | undefined;
+  /** Trading (paper broker); undefined with TRADING_MODE=off, in record mode, or until its state is loaded. */
+  readonly execution: ExecutionPart | undefined;
+  /** Settles once trading started (or was disabled with an error logged). */
+  readonly executionStarted: Promise<void>;
   /** Clean shutdown: every part stopped in reverse order of starting. */
   close(): Promise<void>;
 }
@@ -59,17 +64,17 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     random: Math.random,
     connection: { pingIntervalMs: config.wsPingIntervalMs, pongTimeoutMs: config.wsPongTimeoutMs, staleAfterMs: config.wsStaleAfterMs, maxPayloadBytes: config.wsMaxFrameBytes, logger: log },
   });
-  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), storeOpen: true, onOutput: opts.onOutput };
+  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), instruments: new Map(), storeOpen: true, onOutput: opts.onOutput };
   registerDropMetrics(w.metrics.registry, { tape: () => w.tape?.stats, oversize: () => stream.stats() });
   const discovery = discoveryPart(w);
-  const trading = !opts.recordOnly;
+  const engineOn = !opts.recordOnly;
 
   const parts: Part[] = [
     lockPart(config.dataDir, opts.recordOnly === true, opts.recordDir),
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
-    ...(trading ? [storagePart(w)] : []),
+    ...(engineOn ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
-    ...(trading ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), bootstrapPart(w)] : []),
+    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w)] : []),
     streamPart(w),
     discovery,
   ];
@@ -82,6 +87,10 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     tape: w.tape,
     storage: w.storage,
     bus: w.bus,
+    get execution() {
+      return w.execution;
+    },
+    executionStarted: w.executionStarted ?? Promise.resolve(),
     close: async () => {
       await running.stop();
       clock.cancelAll();

@@ -198,3 +198,12 @@ export function rankCoins<T extends RankableCoin>(
   const armed = top.filter((c) => c.direction !== 'NONE').slice(0, Math.max(0, Math.floor(config.armedK)));
   return { ranked, top, armed };
 }
+
+/**
+ * The assessment re-scored with a learned success rate (pattern statistics from closed trades) instead of the
+ * prior it was evaluated with. Everything else is kept; the ranker applies it to every stored assessment.
+ */
+export function withSuccessRate(assessment: CoinAssessment, successRate: number): CoinAssessment {
+  const scoreBreakdown = scoreCoin({ imbalance: assessment.imbalance, direction: assessment.direction, clusterPct: assessment.clusterPct, successRate });
+  return { ...assessment, scoreBreakdown, score: scoreBreakdown.score };
+}

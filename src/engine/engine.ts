@@ -36,8 +36,14 @@ export class Engine {
   private readonly refs = new Map<string, ActorRef<SymbolMessage, SymbolState>>();
   private readonly ranker: ActorRef<RankerMessage, RankerState>;
   private readonly behavior;
+  /**
+   * Optional observer of every decoded market event, called after the event went to its symbol actor (the
+   * execution wiring feeds the paper broker and the position monitor from it). One undefined check per event.
+   */
+  marketTap: ((event: MarketEvent) => void) | undefined;
   private readonly route = (event: MarketEvent): void => {
     this.actorFor(event.symbol).tell(event);
+    this.marketTap?.(event);
   };
 
   constructor(opts: EngineOptions) {
@@ -79,6 +85,11 @@ export class Engine {
   /** Per-coin facts from outside the stream (operator override, market cap, persisted typical sizes). */
   coinInputs(symbol: string, inputs: CoinInputs): void {
     this.actorFor(symbol).tell({ kind: 'coin-inputs', inputs });
+  }
+
+  /** Learned success rates (closed trades, prior applied) that replace the evaluation's prior in the ranker's score. */
+  setSuccessRates(rates: ReadonlyArray<readonly [symbol: string, rate: number]>): void {
+    this.ranker.tell({ kind: 'success-rates', rates });
   }
 
   /** The last ranking pass (top coins, armed), or undefined before the first. */

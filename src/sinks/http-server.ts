@@ -13,8 +13,8 @@ export interface OperatorRoutes {
   readiness(): Readiness;
   /** `/symbols/:symbol`; undefined → 404. */
   symbol(symbol: string): unknown;
-  /** Extra JSON routes (`/rankings` later); a handler returning undefined means 404. */
-  readonly extra?: Readonly<Record<string, () => unknown>>;
+  /** Extra JSON routes (`/rankings`, `/trades?limit=`…) given the query string; a handler returning undefined means 404. */
+  readonly extra?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
 
 export interface OperatorServer {
@@ -34,27 +34,32 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
  * as `http://[` or `http://x:99999/`; and percent-escapes are decoded here, where a malformed one (`/symbols/%`)
  * is the client's error (400), not ours (500).
  */
-function requestPath(target: string | undefined): string | undefined {
+function requestTarget(target: string | undefined): { path: string; query: URLSearchParams } | undefined {
   if (target === undefined || target.length === 0) return undefined;
   let raw: string;
+  let query: URLSearchParams;
   if (target.charCodeAt(0) === 47 /* / */) {
     const q = target.search(/[?#]/);
     raw = q < 0 ? target : target.slice(0, q);
+    // URLSearchParams never throws: a malformed escape in the query stays as written.
+    query = new URLSearchParams(q < 0 || target[q] === '#' ? '' : target.slice(q + 1).split('#')[0]);
   } else {
     try {
-      raw = new URL(target).pathname;
+      const url = new URL(target);
+      raw = url.pathname;
+      query = url.searchParams;
     } catch {
       return undefined;
     }
   }
   try {
-    return decodeURIComponent(raw);
+    return { path: decodeURIComponent(raw), query };
   } catch {
     return undefined;
   }
 }
 
-async function route(routes: OperatorRoutes, path: string, res: http.ServerResponse): Promise<void> {
+async function route(routes: OperatorRoutes, path: string, query: URLSearchParams, res: http.ServerResponse): Promise<void> {
   if (path === '/metrics') {
     const body = await routes.registry.metrics();
     res.writeHead(200, { 'content-type': routes.registry.contentType });
@@ -71,7 +76,7 @@ async function route(routes: OperatorRoutes, path: string, res: http.ServerRespo
     else sendJson(res, 200, view);
   } else {
     const handler = Object.hasOwn(routes.extra ?? {}, path) ? routes.extra![path] : undefined;
-    const view = handler?.();
+    const view = handler?.(query);
     if (view === undefined) sendJson(res, 404, { error: 'not found' });
     else sendJson(res, 200, view);
   }
@@ -96,13 +101,13 @@ export async function startOperatorServer(routes: OperatorRoutes, port: number, 
     // Everything a client sends is hostile input: nothing in here may throw out of the request handler, because
     // an exception there is uncaught and ends the process (and with it the tape tail and buffered rows).
     try {
-      const path = requestPath(req.url);
-      if (path === undefined) return sendJson(res, 400, { error: 'bad request target' });
+      const target = requestTarget(req.url);
+      if (target === undefined) return sendJson(res, 400, { error: 'bad request target' });
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return sendJson(res, 405, { error: 'method not allowed' });
       }
-      void route(routes, path, res).catch((err: unknown) => fail(res, err));
+      void route(routes, target.path, target.query, res).catch((err: unknown) => fail(res, err));
     } catch (err) {
       fail(res, err);
     }

@@ -97,6 +97,10 @@ export interface CoinLiquidationPatternRow {
   readonly failureRate: number;
   readonly avgTimeToTargetSec: number | null;
   readonly updatedAtMs: number;
+  /** Mean, typical (EWMA) and smallest successful target-cluster size, USD (see core/pattern-stats.ts). */
+  readonly avgClusterUsd: number | null;
+  readonly typicalClusterUsd: number | null;
+  readonly minClusterUsd: number | null;
 }
 
 /** `coin_rankings`: one coin's place in one ranking round. */
@@ -132,6 +136,15 @@ export interface TradeRow {
   readonly openedAtMs: number;
   readonly closedAtMs: number | null;
   readonly updatedAtMs: number;
+  /** The signal that opened the trade. */
+  readonly signalId: string | null;
+  /** Entry and exit fees paid, USDT. */
+  readonly feesUsd: number | null;
+  readonly leverage: number | null;
+  /** Heatmap range and source (`coinglass` / `estimate`) of the liquidation data the plan used. */
+  readonly liquidationRange: string | null;
+  readonly liquidationSource: string | null;
+  readonly targetClusterUsd: number | null;
 }
 
 /** `position_monitor_logs`: what the position monitor saw and did on one check. */
@@ -224,6 +237,15 @@ export interface RealizedLiquidationRow {
   readonly seq: number;
 }
 
+/** `execution_refusals`: a signal the execution actor refused, with its stable reason (e.g. `RISK_MAX_POSITIONS`). */
+export interface ExecutionRefusalRow {
+  readonly tsMs: number;
+  readonly signalId: string;
+  readonly symbol: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
 /** Row type of every table the writer knows, by table name. */
 export interface TableRows {
   liquidation_data_raw: LiquidationSnapshotRow;
@@ -239,6 +261,7 @@ export interface TableRows {
   agent_logs: AgentLogRow;
   signals: SignalRow;
   orders: OrderRow;
+  execution_refusals: ExecutionRefusalRow;
   market_bars_1m: MarketBarRow;
   liquidations: RealizedLiquidationRow;
 }

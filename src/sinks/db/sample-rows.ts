@@ -49,7 +49,7 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
     }),
     coin_liquidation_patterns: () => ({
       symbol: `${tag}P${i}USDT`, range: '7d', successCount: 17, failureCount: 3, successRate: 0.85, failureRate: 0.15,
-      avgTimeToTargetSec: 5400, updatedAtMs: ts,
+      avgTimeToTargetSec: 5400, updatedAtMs: ts, avgClusterUsd: 3e7, typicalClusterUsd: 2.8e7, minClusterUsd: 1.2e7,
     }),
     coin_rankings: () => ({
       rankedAtMs: ts, symbol, rank: (i % 10) + 1, score: 100.4, imbalance: 0.714, clusterSizePct: 159, successRate: 0.85, direction: side,
@@ -58,7 +58,8 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
     trades: () => ({
       tradeId: `${tag}-trade-${i}`, agentName: 'execution', symbol, side, entryPrice: price, exitPrice: null, stopLossPrice: price * 0.97,
       takeProfitPrice: price * 1.05, sizeQty: 10, sizeUsd: price * 10, pnlPct: null, pnlUsd: null, status: 'open', exitReason: null,
-      openedAtMs: ts, closedAtMs: null, updatedAtMs: ts,
+      openedAtMs: ts, closedAtMs: null, updatedAtMs: ts, signalId: `${tag}-sig-${i}`, feesUsd: 1.25, leverage: 5, liquidationRange: '7d',
+      liquidationSource: 'estimate', targetClusterUsd: 4e7,
     }),
     position_monitor_logs: () => ({
       tsMs: ts, tradeId: `${tag}-trade-${i}`, agentName: 'position', symbol, price, pnlPct: 4.2, stopLossPrice: price * 0.97,
@@ -76,6 +77,7 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
       orderId: `${tag}-ord-${i}`, tradeId: `${tag}-trade-${i}`, venue: 'paper', symbol, side: i % 2 ? 'sell' : 'buy', orderType: 'limit',
       price, qty: 1, filledQty: 0, avgFillPrice: null, reduceOnly: false, status: 'new', rejectReason: null, createdAtMs: ts, updatedAtMs: ts,
     }),
+    execution_refusals: () => ({ tsMs: ts, signalId: `${tag}-sig-${i}`, symbol, reason: 'RISK_MAX_POSITIONS', message: '3 coins in play, max 3' }),
     market_bars_1m: () => ({
       tsMs: ts, symbol, open: price, high: price * 1.01, low: price * 0.99, close: price * 1.002, buyVolumeQty: 1200.5, sellVolumeQty: 980.25,
       buyTurnoverUsd: 1200.5 * price, sellTurnoverUsd: 980.25 * price, tradeCount: 311, openInterest: 5.5e6, openInterestUsd: 5.5e6 * price,

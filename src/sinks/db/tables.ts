@@ -156,6 +156,7 @@ const specs: readonly TableSpec[] = [
     [
       ['symbol', 'text'], ['range', 'text', { max: 16 }], ['success_count', 'int4'], ['failure_count', 'int4'],
       ['success_rate', 'float8'], ['failure_rate', 'float8'], ['avg_time_to_target_sec', 'float8', { null: true }], ['updated_at', 'timestamptz'],
+      ['avg_cluster_usd', 'float8', { null: true }], ['typical_cluster_usd', 'float8', { null: true }], ['min_cluster_usd', 'float8', { null: true }],
     ],
     { key: ['symbol', 'range'], time: 'updated_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'updated_at' } },
   ),
@@ -175,6 +176,8 @@ const specs: readonly TableSpec[] = [
       ['size_qty', 'float8'], ['size_usd', 'float8'], ['pnl_pct', 'float8', { null: true }], ['pnl_usd', 'float8', { null: true }],
       ['status', 'text', { max: 16 }], ['exit_reason', 'text', { null: true, max: 256 }], ['opened_at', 'timestamptz'],
       ['closed_at', 'timestamptz', { null: true }], ['updated_at', 'timestamptz'],
+      ['signal_id', 'text', { null: true, max: 128 }], ['fees_usd', 'float8', { null: true }], ['leverage', 'float8', { null: true }],
+      ['liquidation_range', 'text', { null: true, max: 16 }], ['liquidation_source', 'text', { null: true, max: 32 }], ['target_cluster_usd', 'float8', { null: true }],
     ],
     { key: ['trade_id'], time: 'opened_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'updated_at' } },
   ),
@@ -213,6 +216,11 @@ const specs: readonly TableSpec[] = [
       ['status', 'text', { max: 32 }], ['reject_reason', 'text', { null: true, max: 512 }], ['created_at', 'timestamptz'], ['updated_at', 'timestamptz'],
     ],
     { key: ['order_id'], time: 'created_at', hypertable: false, conflict: { kind: 'update', versionColumn: 'updated_at' } },
+  ),
+  table(
+    'execution_refusals',
+    [['ts', 'timestamptz'], ['signal_id', 'text', { max: 128 }], ['symbol', 'text'], ['reason', 'text', { max: 64 }], ['message', 'text', { max: 2000 }]],
+    { key: ['signal_id', 'reason', 'ts'], time: 'ts', hypertable: false },
   ),
   table(
     'market_bars_1m',

@@ -1,0 +1,145 @@
+import { performance } from 'node:perf_hooks';
+import { LiveClock } from '../src/cli/live-clock.js';
+import { loadConfig } from '../src/cli/config.js';
+import { executionSettings, startExecution } from '../src/cli/execution.js';
+import { VirtualClock, type Clock } from '../src/core/clock.js';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
+import { DEFAULT_TRIGGER_CONFIG } from '../src/core/trigger.js';
+import { Engine } from '../src/engine/engine.js';
+import { simulateMarket } from '../src/streams/market-simulator.js';
+import { isMain, percentile, round } from './stats.js';
+
+/** Virtual time while warming up, then wall time continuing from where the virtual clock stopped. */
+class SwitchableClock implements Clock {
+  readonly virtual: VirtualClock;
+  private readonly live = new LiveClock();
+  private offset: number | undefined;
+  constructor(startMs: number) {
+    this.virtual = new VirtualClock(startMs);
+  }
+  goLive(): void {
+    this.offset = this.virtual.now() - this.live.now();
+  }
+  now(): number {
+    return this.offset === undefined ? this.virtual.now() : this.live.now() + this.offset;
+  }
+  setTimer(name: string, fireAtMs: number, cb: (t: number) => void): void {
+    this.virtual.setTimer(name, fireAtMs, cb);
+  }
+  cancelTimer(name: string): boolean {
+    return this.virtual.cancelTimer(name);
+  }
+}
+
+/**
+ * Signal → order latency: tsInit of the frame that completes a trigger → the entry order handed to the Broker
+ * port (the paper broker), through dedupe, freshness, the founder's plan, sizing and the risk check. Same market
+ * as the signal-latency bench (50 symbols, short exposure built on virtual time, the pump at 25k frames/s on wall
+ * time, trigger cooldown off). After each entry the bench closes the position so the next signal trades again
+ * (reversals off, daily loss limit out of the way); the first orders, on virtual time, warm the path. Baseline: receipt→processed latency of all frames in the run.
+ */
+export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Promise<Record<string, number | string>> {
+  const rate = opts.ratePerSec ?? 25_000;
+  const start = Date.UTC(2026, 0, 1);
+  const MIN = 60_000;
+  const records = [
+    ...simulateMarket({
+      seed: 'signal-bench',
+      symbolCount: 50,
+      startMs: start,
+      durationMs: 48 * MIN,
+      scenarios: [
+        { symbol: 'SYM003USDT', kind: 'dump', startMs: start + 5 * MIN, durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
+        { symbol: 'SYM003USDT', kind: 'pump', startMs: start + 40 * MIN, durationMs: 8 * MIN, movePct: 10, oiChangePct: 12, volumeMult: 5 },
+      ],
+    }),
+  ].filter((r) => r.k === undefined);
+  // Signals start near minute 42; the first two minutes of them run on virtual time and warm the execution path.
+  const liveFrom = records.findIndex((r) => r.t >= start + 44 * MIN);
+  const clock = new SwitchableClock(records[0]!.t);
+  const orderLatency: number[] = [];
+  const frameLatency: number[] = [];
+  let live = false;
+  let signals = 0;
+  let handoffStart = 0;
+  const signalToEmit: number[] = [];
+  const handoff: number[] = [];
+  const engine = new Engine({
+    clock,
+    drain: { mode: 'sync' },
+    symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: 0 } },
+    onOutput: (e) => {
+      if (live && e.kind === 'signal') {
+        signals++;
+        signalToEmit.push(e.emittedAt - e.signal.tsInit);
+        handoffStart = clock.now();
+      }
+      part?.onEngineOutput(e);
+    },
+    onLatency: (_k, ms) => {
+      if (live) frameLatency.push(ms);
+    },
+  });
+  const trading = loadConfig({ ENTRY_STYLES: 'SYM003:aggressive', REVERSAL_ENABLED: 'false', DAILY_LOSS_LIMIT_PCT: '100', PAPER_INITIAL_BALANCE_USD: '1000000000' }, '').trading;
+  const refused: Record<string, number> = {};
+  let closes = 0;
+  const part: Awaited<ReturnType<typeof startExecution>> | undefined = await startExecution({
+    clock,
+    engine,
+    ...executionSettings(trading, false),
+    onOutput: (o) => {
+      if (o.kind === 'order-refused') refused[o.reason] = (refused[o.reason] ?? 0) + 1;
+      if (o.kind !== 'order-sent') return;
+      if (live) {
+        orderLatency.push(o.latencyMs);
+        handoff.push(clock.now() - handoffStart);
+      }
+      // Flatten at once so the next signal can trade again (after the measured span: the order was handed over).
+      closes++;
+      part!.broker.submit({ kind: 'close-position', symbol: o.symbol, orderLinkId: `c${closes}` });
+    },
+  });
+  for (let i = 0; i < liveFrom; i++) {
+    clock.virtual.advanceTo(records[i]!.t);
+    engine.ingest(records[i]!.d, records[i]!.t);
+  }
+  clock.goLive();
+  live = true;
+  const timed = records.slice(liveFrom);
+  const wallStart = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(timed.length, Math.floor(((performance.now() - wallStart) / 1000) * rate));
+      while (sent < due) engine.ingest(timed[sent++]!.d, clock.now());
+      if (sent < timed.length) setImmediate(tick);
+      else resolve();
+    };
+    tick();
+  });
+  const o = Float64Array.from(orderLatency).sort();
+  const f = Float64Array.from(frameLatency).sort();
+  const h = Float64Array.from(handoff).sort();
+  const se = Float64Array.from(signalToEmit).sort();
+  return {
+    rate_frames_per_sec: rate,
+    frames_timed: timed.length,
+    signals,
+    orders: o.length,
+    refused: JSON.stringify(refused),
+    signal_to_order_p50_ms: round(percentile(o, 50), 4),
+    signal_to_order_p99_ms: round(percentile(o, 99), 4),
+    signal_emitted_p50_ms: round(percentile(se, 50), 4),
+    signal_emitted_p99_ms: round(percentile(se, 99), 4),
+    execution_only_p50_ms: round(percentile(h, 50), 4),
+    execution_only_p99_ms: round(percentile(h, 99), 4),
+    all_frames_p50_ms: round(percentile(f, 50), 4),
+    all_frames_p99_ms: round(percentile(f, 99), 4),
+    ratio_order_p99_to_frames_p99: round(percentile(o, 99) / percentile(f, 99), 2),
+    target: 'signal → order p99 ≤ 0.2 ms',
+  };
+}
+
+if (isMain(import.meta.url)) {
+  console.log(JSON.stringify(await benchOrderLatency(), null, 2));
+}

@@ -1,0 +1,270 @@
+import type { DaemonWiring } from './daemon-parts.js';
+import type { Part } from './part.js';
+import { COINGLASS_RANGES } from './coinglass.js';
+import type { Registry } from 'prom-client';
+import { ActorSystem, type ActorRef } from '../actors/actor-system.js';
+import { DEFAULT_EXECUTION_CONFIG, EXECUTION_ID, executionActor, type ExecutionConfig } from '../actors/execution-actor.js';
+import { snapshotExecution, type ExecutionMessage, type ExecutionOutput, type ExecutionSnapshot, type ExecutionState, type TradeRecord } from '../actors/execution-state.js';
+import type { Clock } from '../core/clock.js';
+import type { MarketEvent } from '../core/events.js';
+import type { InstrumentRules } from '../core/instrument-rounding.js';
+import { DEFAULT_PLAN_CONFIG } from '../core/trade-plan.js';
+import { DEFAULT_TRAILING_STEPS } from '../core/trailing-stop.js';
+import type { Engine, EngineOutput } from '../engine/engine.js';
+import type { BatchWriter } from '../sinks/db/batch-writer.js';
+import type { Database } from '../sinks/db/database.js';
+import { ExecutionStateStore } from '../sinks/db/execution-state-store.js';
+import { registerExecutionMetrics, type ExecutionMetrics } from '../sinks/execution-metrics.js';
+import type { Logger } from '../sinks/logger.js';
+import { DEFAULT_PAPER_BROKER_CONFIG, PaperBroker, type PaperBrokerConfig, type PaperBrokerState } from '../sinks/paper-broker.js';
+import type { Config } from './config.js';
+import { loadPatterns, RowCoalescer } from './execution-rows.js';
+
+/** Settings → the actor's and the paper broker's configuration (percent settings become fractions). */
+export function executionSettings(trading: Config['trading'], coinglassAvailable: boolean): { execution: ExecutionConfig; paper: PaperBrokerConfig } {
+  const plan = {
+    ...DEFAULT_PLAN_CONFIG,
+    targetChoice: trading.targetCluster,
+    slippageFraction: trading.paperSlippagePct / 100,
+    defaultWickStopFraction: trading.wickStopDefaultPct / 100,
+    minStopFraction: trading.stopMinPct / 100,
+    maxStopFraction: trading.stopMaxPct / 100,
+    ladder: { rungs: trading.ladderRungs, sizeRatio: trading.ladderSizeRatio, beyondClusterFraction: trading.ladderBeyondClusterPct / 100, blackSwanStopFraction: trading.ladderBlackSwanPct / 100 },
+    sizing: { ...DEFAULT_PLAN_CONFIG.sizing, riskFraction: trading.riskPerTradePct / 100, maxLeverage: trading.maxLeverage },
+  };
+  return {
+    execution: {
+      ...DEFAULT_EXECUTION_CONFIG,
+      plan,
+      styles: trading.entryStyles,
+      defaultStyle: trading.entryStyle,
+      risk: {
+        ...DEFAULT_EXECUTION_CONFIG.risk,
+        dailyLossLimitFraction: trading.dailyLossLimitPct / 100,
+        maxConcurrentPositions: trading.maxPositions,
+        maxExposurePerCoinFraction: trading.maxExposurePerCoin,
+        maxExposureTotalFraction: trading.maxExposureTotal,
+      },
+      trailing: { basis: trading.trailingBasis, steps: DEFAULT_TRAILING_STEPS, exitFeeRate: plan.takerFeeRate },
+      reversal: { enabled: trading.reversalEnabled, reversalStopFraction: trading.reversalStopPct / 100 },
+      maxDataAgeMs: trading.liquidationDataMaxAgeMs,
+      refreshTimeoutMs: trading.pretradeRefreshTimeoutMs,
+      coinglassAvailable,
+      entryTimeoutMs: trading.entryTimeoutMs,
+    },
+    paper: { ...DEFAULT_PAPER_BROKER_CONFIG, initialDepositUsd: trading.paperInitialBalanceUsd, slippageFraction: trading.paperSlippagePct / 100, triggerBy: trading.paperTriggerBy },
+  };
+}
+
+export interface ExecutionPartOptions {
+  readonly clock: Clock;
+  readonly engine: Pick<Engine, 'setSuccessRates' | 'marketTap'>;
+  readonly execution: ExecutionConfig;
+  readonly paper: PaperBrokerConfig;
+  /** The store: state documents, learned patterns and rows. Without it (replay, bench) nothing persists. */
+  readonly store?: { readonly db: Database; readonly writer: BatchWriter };
+  /** Awaited before the saved state is loaded (the store's migrations). */
+  readonly storeReady?: Promise<void>;
+  readonly instruments?: (symbol: string) => InstrumentRules | undefined;
+  readonly registry?: Registry;
+  readonly log?: Logger;
+  /** Every execution output (replay digest, tests). */
+  readonly onOutput?: (output: ExecutionOutput) => void;
+  /** The pre-trade CoinGlass refresh (the plan waits for the resulting `evaluated`, with a timeout). */
+  readonly requestRefresh?: (symbol: string) => void;
+  /** Delay before state and coalesced rows are saved; 0 saves after every message (tests). */
+  readonly persistDelayMs?: number;
+  readonly killSwitch?: boolean;
+}
+
+/**
+ * The trading part of the daemon: the paper broker, the ExecutionActor in its own synchronous actor system (on
+ * the engine's clock, so replay is deterministic), rows, metrics, persistence and the operator views. `run`,
+ * `replay` and the bench start it with `startExecution` and stop it with `stop()`.
+ */
+export interface ExecutionPart {
+  readonly broker: PaperBroker;
+  readonly ref: ActorRef<ExecutionMessage, ExecutionState>;
+  /** Hand every engine output here; signals, evaluations and bars go to the actor. */
+  onEngineOutput(event: EngineOutput): void;
+  /** HTTP routes: /positions, /orders, /trades?limit=, /risk. */
+  routes(): Record<string, (query: URLSearchParams) => unknown>;
+  /** Saves state and rows now. */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startExecution(opts: ExecutionPartOptions): Promise<ExecutionPart> {
+  await opts.storeReady;
+  const stateStore = opts.store === undefined ? undefined : new ExecutionStateStore(opts.store.db);
+  const [brokerDoc, execDoc, patterns] = stateStore === undefined ? [undefined, undefined, []] : await Promise.all([
+    stateStore.load<PaperBrokerState>('paper-broker'),
+    stateStore.load<ExecutionSnapshot>('execution'),
+    loadPatterns(opts.store!.db),
+  ]);
+  const broker = new PaperBroker(() => opts.clock.now(), opts.paper, brokerDoc?.state);
+  const rows = opts.store === undefined ? undefined : new RowCoalescer(opts.store.writer, opts.execution.agentName, opts.execution.successPrior);
+  let metrics: ExecutionMetrics | undefined;
+  const system = new ActorSystem<ExecutionOutput>({
+    clock: opts.clock,
+    drain: { mode: 'sync' },
+    onOutput: (o) => {
+      if (o.kind === 'order-sent') metrics?.observeSignalToOrder(o.latencyMs);
+      else if (o.kind === 'success-rates') opts.engine.setSuccessRates(o.rates);
+      else if (o.kind === 'refresh-requested') opts.requestRefresh?.(o.symbol);
+      else if (o.kind === 'risk') opts.log?.warn({ risk: o.transition }, `risk ${o.transition.from} → ${o.transition.to}: ${o.transition.reason}`);
+      else if (o.kind === 'order-refused') opts.log?.info({ refusal: o }, `refused ${o.symbol}: ${o.reason}`);
+      else if (o.kind === 'trade' && (o.trade.status === 'closed' || o.trade.status === 'open')) opts.log?.info({ trade: o.trade.tradeId, status: o.trade.status, pnlUsd: o.trade.pnlUsd }, `trade ${o.trade.status} ${o.trade.symbol}`);
+      rows?.output(o);
+      opts.onOutput?.(o);
+      scheduleSave();
+    },
+    onSystemEvent: (e) => opts.log?.error({ event: e }, `execution actor ${e.kind}: ${e.error}`),
+  });
+  const ref = system.spawn(EXECUTION_ID, executionActor(opts.execution, { broker, instruments: opts.instruments ?? (() => undefined), restored: execDoc?.state, patterns }));
+  const watched = new Set<string>();
+  const rewatch = (): void => {
+    watched.clear();
+    for (const p of broker.positions()) watched.add(p.symbol);
+    for (const o of broker.openOrders()) watched.add(o.symbol);
+  };
+  rewatch();
+  broker.subscribe((event) => {
+    if (event.kind !== 'trading-stop-set' && event.kind !== 'position-closed') rows?.order(event.order, broker.venue, ref.peek()?.tradeByLinkId.get(event.order.orderLinkId));
+    rewatch();
+    ref.tell({ kind: 'broker', event });
+  });
+  opts.engine.marketTap = (event: MarketEvent) => {
+    if (!watched.has(event.symbol) || event.kind === 'liquidations') return;
+    const mark = event.kind === 'ticker' ? event.markPrice : NaN;
+    broker.onPrice(event.symbol, event.lastPrice, mark);
+    if (event.kind === 'ticker') ref.tell({ kind: 'mark', symbol: event.symbol, lastPrice: event.lastPrice, markPrice: mark, tsInit: event.tsInit });
+  };
+
+  let saveTimer: NodeJS.Timeout | undefined;
+  let saving: Promise<void> = Promise.resolve();
+  const saveNow = (): Promise<void> => {
+    if (saveTimer !== undefined) clearTimeout(saveTimer);
+    saveTimer = undefined;
+    rows?.flush();
+    const state = ref.peek();
+    if (stateStore === undefined || state === undefined) return saving;
+    const at = opts.clock.now();
+    const brokerState = broker.snapshot();
+    const execState = snapshotExecution(state);
+    saving = saving
+      .then(() => Promise.all([stateStore.save('paper-broker', brokerState, at), stateStore.save('execution', execState, at)]))
+      .then(() => undefined)
+      .catch((err: unknown) => opts.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'execution state not saved; retried on the next change'));
+    return saving;
+  };
+  function scheduleSave(): void {
+    if (opts.store === undefined || saveTimer !== undefined) return;
+    saveTimer = setTimeout(() => void saveNow(), opts.persistDelayMs ?? 200);
+  }
+
+  if (opts.registry !== undefined) {
+    metrics = registerExecutionMetrics(opts.registry, {
+      counters: () => ref.peek()?.counters ?? { signals: 0, ordersSent: 0, ordersFilled: 0, refused: {} },
+      account: () => broker.account(),
+      openPositions: () => broker.positions().length,
+      riskMode: () => ref.peek()?.risk?.mode,
+    });
+  }
+  ref.tell({ kind: 'start' });
+  if (opts.killSwitch === true) ref.tell({ kind: 'kill-switch', on: true });
+
+  const tradeView = (t: TradeRecord) => ({ ...t, entryFills: t.entryFills.length, exitFills: t.exitFills.length });
+  return {
+    broker,
+    ref,
+    onEngineOutput(event) {
+      if (event.kind === 'signal') {
+        // The broker needs the price the signal fired at for a market entry on a coin it does not watch yet.
+        if (!watched.has(event.signal.symbol)) broker.onPrice(event.signal.symbol, event.signal.features.lastPrice, NaN);
+        ref.tell(event);
+      } else if (event.kind === 'evaluated' || event.kind === 'bar') ref.tell(event);
+    },
+    routes() {
+      return {
+        '/positions': () => {
+          const s = ref.peek();
+          return {
+            positions: broker.positions().map((p) => {
+              const id = s?.activeBySymbol.get(p.symbol);
+              const t = id === undefined ? undefined : s?.trades.get(id);
+              const roePct = p.marginUsd > 0 ? (p.unrealizedPnlUsd / p.marginUsd) * 100 : 0;
+              return { ...p, roePct, tradeId: id ?? null, style: t?.style ?? null, trailingStep: t?.trailingStep ?? null, notes: t?.notes ?? [] };
+            }),
+            account: broker.account(),
+          };
+        },
+        '/orders': () => ({ venue: broker.venue, open: broker.openOrders(), recent: broker.recentOrders().slice(-100).reverse() }),
+        '/trades': (q) => {
+          const limit = Math.min(500, Math.max(1, Number(q.get('limit') ?? 50) || 50));
+          const s = ref.peek();
+          const all = [...(s?.trades.values() ?? []), ...(s?.recentClosed ?? [])].sort((a, b) => b.createdAtMs - a.createdAtMs);
+          return { trades: all.slice(0, limit).map(tradeView) };
+        },
+        '/risk': () => {
+          const s = ref.peek();
+          return { risk: s?.risk ?? null, limits: opts.execution.risk, account: broker.account(), counters: s?.counters ?? null };
+        },
+      };
+    },
+    flush: saveNow,
+    async stop() {
+      opts.engine.marketTap = undefined;
+      system.drain();
+      await saveNow();
+    },
+  };
+}
+
+/**
+ * Trading as a daemon part. Its state loads once the store has its schema (never trade without the saved
+ * positions), so `start` kicks the load off and returns at once: a database that is down delays trading, not the
+ * daemon. `stop` runs before the engine drains, so signals raised during shutdown open nothing.
+ */
+export function executionPart(w: DaemonWiring): Part {
+  const { config, log } = w;
+  const signalRanges = COINGLASS_RANGES.filter((r) => (config.signalRangeWeights[r] ?? 0) > 0);
+  let starting: Promise<void> = Promise.resolve();
+  return {
+    name: 'execution',
+    start() {
+      const engine = w.engine;
+      if (engine === undefined || config.trading.mode === 'off') {
+        log.info('trading off (TRADING_MODE=off): signals are logged and stored, no orders are planned');
+        return;
+      }
+      const coinglass = w.coinglass;
+      starting = startExecution({
+        clock: w.clock,
+        engine,
+        ...executionSettings(config.trading, coinglass !== undefined),
+        store: w.storage,
+        storeReady: w.storage?.migrated,
+        instruments: (s) => w.instruments.get(s),
+        registry: w.metrics.registry,
+        log,
+        killSwitch: config.trading.killSwitch,
+        // The pre-trade lane: fresh snapshots reach the engine, whose next evaluation the plan is waiting for.
+        requestRefresh: (symbol) => void coinglass?.refreshForTrade(symbol, signalRanges, config.trading.pretradeRefreshTimeoutMs),
+      }).then(
+        (part) => {
+          w.execution = part;
+          log.info({ venue: part.broker.venue, equityUsd: part.broker.account().equityUsd, positions: part.broker.positions().length }, 'trading on the paper broker');
+        },
+        (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'trading disabled: execution state could not be loaded'),
+      );
+      w.executionStarted = starting;
+    },
+    async stop() {
+      await starting;
+      const part = w.execution;
+      w.execution = undefined;
+      await part?.stop();
+    },
+  };
+}

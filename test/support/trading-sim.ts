@@ -1,0 +1,76 @@
+import type { ExecutionOutput } from '../../src/actors/execution-state.js';
+import { loadConfig } from '../../src/cli/config.js';
+import { executionSettings, startExecution, type ExecutionPart } from '../../src/cli/execution.js';
+import { VirtualClock } from '../../src/core/clock.js';
+import { DEFAULT_SPIKE_THRESHOLDS } from '../../src/core/spike-detector.js';
+import { Engine, type EngineOutput } from '../../src/engine/engine.js';
+import type { BatchWriter } from '../../src/sinks/db/batch-writer.js';
+import type { Database } from '../../src/sinks/db/database.js';
+import { simulateMarket, type MarketScenario } from '../../src/streams/market-simulator.js';
+
+export const SIM_START = Date.UTC(2026, 0, 1);
+export const MIN = 60_000;
+
+export interface TradingRun {
+  readonly engineOutputs: EngineOutput[];
+  readonly outputs: ExecutionOutput[];
+  readonly part: ExecutionPart;
+  readonly clock: VirtualClock;
+  readonly engine: Engine;
+}
+
+/**
+ * A simulated market through the engine (own liquidation estimate, no CoinGlass) and the execution part on the
+ * same virtual clock, as `replay` wires it. `env` sets trading settings; `store` persists like `run`.
+ * `stopAtMs` ends the run early (a "kill") without stopping the part cleanly unless `stopCleanly`.
+ */
+export async function runTrading(opts: {
+  readonly scenarios: readonly MarketScenario[];
+  readonly env?: Record<string, string>;
+  readonly seed?: string;
+  readonly durationMs: number;
+  readonly fromMs?: number;
+  readonly stopAtMs?: number;
+  readonly store?: { readonly db: Database; readonly writer: BatchWriter };
+}): Promise<TradingRun> {
+  const trading = loadConfig({ ...opts.env }, '').trading;
+  const engineOutputs: EngineOutput[] = [];
+  const outputs: ExecutionOutput[] = [];
+  let clock: VirtualClock | undefined;
+  let engine: Engine | undefined;
+  let part: ExecutionPart | undefined;
+  for (const rec of simulateMarket({ seed: opts.seed ?? 's1', symbolCount: 10, startMs: SIM_START, durationMs: opts.durationMs, scenarios: opts.scenarios })) {
+    if (opts.stopAtMs !== undefined && rec.t >= opts.stopAtMs) break;
+    if (clock === undefined) {
+      clock = new VirtualClock(rec.t);
+      engine = new Engine({
+        clock,
+        drain: { mode: 'sync' },
+        symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS },
+        onOutput: (e) => {
+          engineOutputs.push(e);
+          part?.onEngineOutput(e);
+        },
+      });
+      part = await startExecution({ clock, engine, ...executionSettings(trading, false), store: opts.store, persistDelayMs: 0, onOutput: (o) => outputs.push(o) });
+    }
+    clock.advanceTo(rec.t);
+    if (rec.k === undefined && (opts.fromMs === undefined || rec.t >= opts.fromMs)) engine!.ingest(rec.d, rec.t);
+  }
+  return { engineOutputs, outputs, part: part!, clock: clock!, engine: engine! };
+}
+
+export const outputsOf = <K extends ExecutionOutput['kind']>(out: readonly ExecutionOutput[], kind: K) =>
+  out.filter((o): o is Extract<ExecutionOutput, { kind: K }> => o.kind === kind);
+
+const simAt = (m: number) => SIM_START + m * MIN;
+
+/** A LONG ladder (scaled entry, deep last rung) that fills four rungs, trails to +10 % and is stopped on the way back. */
+export const LADDER_ENV = { ENTRY_STYLES: 'SYM007:scaled', TARGET_CLUSTER: 'largest', REVERSAL_ENABLED: 'false', LADDER_BEYOND_CLUSTER_PCT: '8' };
+export const LADDER_SCENARIOS: MarketScenario[] = [
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(5), durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
+  { symbol: 'SYM007USDT', kind: 'pump', startMs: simAt(40), durationMs: 3 * MIN, movePct: 7, oiChangePct: 10, volumeMult: 5 },
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(43), durationMs: 2 * MIN, movePct: 5, oiChangePct: 0, volumeMult: 2 },
+  { symbol: 'SYM007USDT', kind: 'pump', startMs: simAt(45), durationMs: 2 * MIN, movePct: 6, oiChangePct: 0, volumeMult: 2 },
+  { symbol: 'SYM007USDT', kind: 'dump', startMs: simAt(47), durationMs: 10 * MIN, movePct: 20, oiChangePct: -10, volumeMult: 3 },
+];
