@@ -85,7 +85,7 @@ describe('README commands work as written from this checkout', () => {
     expect(all).toMatch(/migrations: \d+ applied now/);
     expect(all).toMatch(/wrote \d+ records/);
     expect(all).toMatch(/digest\s+[0-9a-f]{16,}/);
-  });
+  }, 300_000); // five npm + node processes, one of them creating an embedded store: slow on a loaded machine
 
   it('prints --help for every command in the table through `npm run cli --`', async () => {
     const commands = documentedCommands();
@@ -95,5 +95,5 @@ describe('README commands work as written from this checkout', () => {
       expect(r.code, `${c}: ${r.stderr}`).toBe(0);
       expect(r.stdout).toContain(`usage: whalestack ${c}`);
     }
-  });
+  }, 300_000);
 });
