@@ -65,28 +65,30 @@ function dirsUnusable(command: string, dirs: readonly (readonly [string | undefi
   return undefined;
 }
 
-/** Resolves on SIGINT/SIGTERM, after running `close` once. */
-function untilSignal(log: Logger, close: () => Promise<void>): Promise<number> {
+/**
+ * The first SIGINT/SIGTERM. Listen before starting anything: a signal that lands while the daemon is still
+ * starting (the store opening, say) would otherwise kill it by default action, with no clean shutdown.
+ */
+function nextSignal(): Promise<string> {
   return new Promise((resolve) => {
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down');
-      close()
-        .then(() => {
-          log.info({ signal }, 'stopped');
-          resolve(0);
-        })
-        .catch((err: unknown) => {
-          log.error({ err: err instanceof Error ? err.message : String(err) }, 'error during shutdown');
-          log.info({ signal }, 'stopped');
-          resolve(1);
-        });
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+}
+
+/** Waits for `signal`, then runs `close` once; resolves with the exit code and a final 'stopped' line. */
+async function untilSignal(log: Logger, close: () => Promise<void>, signal: Promise<string> = nextSignal()): Promise<number> {
+  const name = await signal;
+  log.info({ signal: name }, 'shutting down');
+  let code = 0;
+  try {
+    await close();
+  } catch (err) {
+    log.error({ err: err instanceof Error ? err.message : String(err) }, 'error during shutdown');
+    code = 1;
+  }
+  log.info({ signal: name }, 'stopped');
+  return code;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -102,8 +104,9 @@ also written to a tape in <dir> so the run can be replayed later. Stops cleanly 
       const bad = dirsUnusable('run', [[config.dataDir, 'DATA_DIR'], [values.record as string | undefined, '--record']]);
       if (bad !== undefined) return bad;
       const log = createLogger(config.logLevel);
+      const signal = nextSignal();
       const daemon = await startDaemon(config, log, { recordDir: values.record as string | undefined });
-      return untilSignal(log, () => daemon.close());
+      return untilSignal(log, () => daemon.close(), signal);
     },
   },
   record: {
@@ -124,11 +127,12 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
       const dir = (values.out as string | undefined) ?? `${config.dataDir}/tapes`;
       const bad = dirsUnusable('record', [[config.dataDir, 'DATA_DIR'], [dir, '--out']]);
       if (bad !== undefined) return bad;
+      const signal = nextSignal();
       const daemon = await startDaemon(config, log, { recordDir: dir, recordOnly: true });
       const done = untilSignal(log, async () => {
         await daemon.close();
         log.info({ stats: daemon.tape?.stats, files: daemon.tape?.files }, 'recording finished');
-      });
+      }, signal);
       if (duration !== undefined) setTimeout(() => process.kill(process.pid, 'SIGTERM'), duration * 1000).unref();
       const code = await done;
       const stats = daemon.tape?.stats;
