@@ -18,7 +18,8 @@ const keys = { BYBIT_API_KEY: 'k-123456', BYBIT_API_SECRET: 's-abcdef' };
 
 describe('config: trading mode and Bybit private endpoints', () => {
   it('defaults to paper, with no Bybit trading session and no keys needed', () => {
-    expect(loadConfig({}).trading).toEqual({ mode: 'paper', bybit: undefined });
+    expect(loadConfig({}).trading).toMatchObject({ mode: 'paper', bybit: undefined });
+    expect(loadConfig({ TRADING_MODE: 'off' }).trading).toMatchObject({ mode: 'off', bybit: undefined });
   });
 
   it('testnet and demo follow the mode for private REST and WS; overrides win', () => {
@@ -47,7 +48,7 @@ describe('config: trading mode and Bybit private endpoints', () => {
   it('refuses testnet/demo pointed at mainnet private endpoints, and unknown modes', () => {
     expect(problemsOf({ TRADING_MODE: 'testnet', ...keys, BYBIT_REST_URL: 'https://api.bybit.com' })[0]).toMatch(/BYBIT_REST_URL is mainnet/);
     expect(problemsOf({ TRADING_MODE: 'demo', ...keys, BYBIT_PRIVATE_WS_URL: 'wss://stream.bybit.com/v5/private' })[0]).toMatch(/BYBIT_PRIVATE_WS_URL is mainnet/);
-    expect(problemsOf({ TRADING_MODE: 'mainnet' })[0]).toMatch(/^TRADING_MODE: must be paper, testnet, demo or live/);
+    expect(problemsOf({ TRADING_MODE: 'mainnet' })[0]).toMatch(/^TRADING_MODE: must be paper, testnet, demo, live or off/);
     expect(problemsOf({ TRADING_MODE: 'testnet', ...keys, BYBIT_EMERGENCY_STOP_PCT: '80' })[0]).toMatch(/^BYBIT_EMERGENCY_STOP_PCT/);
   });
 

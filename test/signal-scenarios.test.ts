@@ -4,18 +4,8 @@ import { Engine, type EngineOutput } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { simulateMarket, type MarketScenario } from '../src/streams/market-simulator.js';
-import { DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../src/core/coin-liquidity.js';
+import { SIM_LIQUIDITY as LIQUIDITY } from './support/sim-liquidity.js';
 
-/**
- * A simulated tape has 50 minutes of new open interest and no bootstrap, so its estimated clusters are about
- * $1M, far under every founder floor ($10M+). These scenarios test the mechanics (estimate → ranking → arm →
- * trigger), so significance follows each coin's learned typical size (`learned: 'replace'`); the founder's
- * floors are tested in test/threshold-scenario.test.ts.
- */
-const LIQUIDITY: CoinLiquidityConfig = {
-  ...DEFAULT_COIN_LIQUIDITY_CONFIG,
-  evaluation: { ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation, significance: { ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation.significance, learned: 'replace' } },
-};
 
 const START = Date.UTC(2026, 0, 1);
 const MIN = 60_000;

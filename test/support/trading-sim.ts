@@ -1,3 +1,4 @@
+import { SIM_LIQUIDITY } from './sim-liquidity.js';
 import type { ExecutionOutput } from '../../src/actors/execution-state.js';
 import { loadConfig } from '../../src/cli/config.js';
 import { executionSettings, startExecution, type ExecutionPart } from '../../src/cli/execution.js';
@@ -46,7 +47,7 @@ export async function runTrading(opts: {
       engine = new Engine({
         clock,
         drain: { mode: 'sync' },
-        symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS },
+        symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, liquidity: SIM_LIQUIDITY },
         onOutput: (e) => {
           engineOutputs.push(e);
           part?.onEngineOutput(e);
