@@ -1,35 +1,13 @@
 import { performance } from 'node:perf_hooks';
-import { LiveClock } from '../src/cli/live-clock.js';
 import { loadConfig } from '../src/cli/config.js';
 import { executionSettings, startExecution } from '../src/cli/execution.js';
-import { VirtualClock, type Clock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../src/core/trigger.js';
 import { Engine } from '../src/engine/engine.js';
-import { simulateMarket } from '../src/streams/market-simulator.js';
+import { SIMULATED_MARKET_LIQUIDITY } from '../src/streams/market-simulator.js';
+import { BENCH_START_MS, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
 import { isMain, percentile, round } from './stats.js';
 
-/** Virtual time while warming up, then wall time continuing from where the virtual clock stopped. */
-class SwitchableClock implements Clock {
-  readonly virtual: VirtualClock;
-  private readonly live = new LiveClock();
-  private offset: number | undefined;
-  constructor(startMs: number) {
-    this.virtual = new VirtualClock(startMs);
-  }
-  goLive(): void {
-    this.offset = this.virtual.now() - this.live.now();
-  }
-  now(): number {
-    return this.offset === undefined ? this.virtual.now() : this.live.now() + this.offset;
-  }
-  setTimer(name: string, fireAtMs: number, cb: (t: number) => void): void {
-    this.virtual.setTimer(name, fireAtMs, cb);
-  }
-  cancelTimer(name: string): boolean {
-    return this.virtual.cancelTimer(name);
-  }
-}
 
 /**
  * Signal → order latency: tsInit of the frame that completes a trigger → the entry order handed to the Broker
@@ -40,20 +18,8 @@ class SwitchableClock implements Clock {
  */
 export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Promise<Record<string, number | string>> {
   const rate = opts.ratePerSec ?? 25_000;
-  const start = Date.UTC(2026, 0, 1);
-  const MIN = 60_000;
-  const records = [
-    ...simulateMarket({
-      seed: 'signal-bench',
-      symbolCount: 50,
-      startMs: start,
-      durationMs: 48 * MIN,
-      scenarios: [
-        { symbol: 'SYM003USDT', kind: 'dump', startMs: start + 5 * MIN, durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
-        { symbol: 'SYM003USDT', kind: 'pump', startMs: start + 40 * MIN, durationMs: 8 * MIN, movePct: 10, oiChangePct: 12, volumeMult: 5 },
-      ],
-    }),
-  ].filter((r) => r.k === undefined);
+  const start = BENCH_START_MS;
+  const records = signalBenchMarket();
   // Signals start near minute 42; the first two minutes of them run on virtual time and warm the execution path.
   const liveFrom = records.findIndex((r) => r.t >= start + 44 * MIN);
   const clock = new SwitchableClock(records[0]!.t);
@@ -67,7 +33,7 @@ export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Pro
   const engine = new Engine({
     clock,
     drain: { mode: 'sync' },
-    symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: 0 } },
+    symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: 0 }, liquidity: SIMULATED_MARKET_LIQUIDITY },
     onOutput: (e) => {
       if (live && e.kind === 'signal') {
         signals++;

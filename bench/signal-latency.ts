@@ -1,34 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { SignalRaised } from '../src/actors/messages.js';
 import { Engine } from '../src/engine/engine.js';
-import { LiveClock } from '../src/cli/live-clock.js';
-import { VirtualClock, type Clock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../src/core/trigger.js';
-import { simulateMarket } from '../src/streams/market-simulator.js';
+import { SIMULATED_MARKET_LIQUIDITY } from '../src/streams/market-simulator.js';
+import { BENCH_START_MS, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
 import { isMain, percentile, round } from './stats.js';
 
-/** Virtual time while warming up, then wall time continuing from where the virtual clock stopped. */
-class SwitchableClock implements Clock {
-  readonly virtual: VirtualClock;
-  private readonly live = new LiveClock();
-  private offset: number | undefined;
-  constructor(startMs: number) {
-    this.virtual = new VirtualClock(startMs);
-  }
-  goLive(): void {
-    this.offset = this.virtual.now() - this.live.now();
-  }
-  now(): number {
-    return this.offset === undefined ? this.virtual.now() : this.live.now() + this.offset;
-  }
-  setTimer(name: string, fireAtMs: number, cb: (t: number) => void): void {
-    this.virtual.setTimer(name, fireAtMs, cb);
-  }
-  cancelTimer(name: string): boolean {
-    return this.virtual.cancelTimer(name);
-  }
-}
 
 /**
  * Signal latency: tsInit of the frame that completes a trigger → the Signal leaving the actor. A simulated market
@@ -38,21 +16,9 @@ class SwitchableClock implements Clock {
  */
 export async function benchSignalLatency(opts: { ratePerSec?: number } = {}): Promise<Record<string, number | string>> {
   const rate = opts.ratePerSec ?? 25_000;
-  const start = Date.UTC(2026, 0, 1);
-  const MIN = 60_000;
-  const records = [
-    ...simulateMarket({
-      seed: 'signal-bench',
-      symbolCount: 50,
-      startMs: start,
-      durationMs: 48 * MIN,
-      scenarios: [
-        { symbol: 'SYM003USDT', kind: 'dump', startMs: start + 5 * MIN, durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
-        { symbol: 'SYM003USDT', kind: 'pump', startMs: start + 40 * MIN, durationMs: 8 * MIN, movePct: 10, oiChangePct: 12, volumeMult: 5 },
-      ],
-    }),
-  ].filter((r) => r.k === undefined);
-  const liveFrom = records.findIndex((r) => r.t >= start + 42 * MIN);
+  const start = BENCH_START_MS;
+  const records = signalBenchMarket();
+  const liveFrom = records.findIndex((r) => r.t >= start + 44 * MIN);
   const clock = new SwitchableClock(records[0]!.t);
   const signalLatency: number[] = [];
   const frameLatency: number[] = [];
@@ -60,7 +26,7 @@ export async function benchSignalLatency(opts: { ratePerSec?: number } = {}): Pr
   const engine = new Engine({
     clock,
     drain: { mode: 'sync' },
-    symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: 0 } },
+    symbol: { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, trigger: { ...DEFAULT_TRIGGER_CONFIG, cooldownMs: 0 }, liquidity: SIMULATED_MARKET_LIQUIDITY },
     onOutput: (e) => {
       if (live && e.kind === 'signal') signalLatency.push((e as SignalRaised).emittedAt - e.signal.tsInit);
     },

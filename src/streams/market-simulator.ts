@@ -1,3 +1,4 @@
+import { DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../core/coin-liquidity.js';
 import { Prng } from '../core/prng.js';
 import type { TapeRecord } from '../core/tape-record.js';
 
@@ -528,3 +529,17 @@ class RecordHeap {
 function less(x: { rec: TapeRecord; seq: number }, y: { rec: TapeRecord; seq: number }): boolean {
   return x.rec.t < y.rec.t || (x.rec.t === y.rec.t && x.seq < y.seq);
 }
+
+/**
+ * Liquidity settings for engines fed a simulated market. A simulated tape holds under an hour of new open
+ * interest and no bootstrap, so its estimated clusters are about $1M, far under every founder floor ($10M+);
+ * scenarios that exercise the mechanics (estimate → ranking → arm → trigger → trade) therefore take significance
+ * from each coin's learned typical size (`learned: 'replace'`). The floors themselves are tested separately.
+ */
+export const SIMULATED_MARKET_LIQUIDITY: CoinLiquidityConfig = {
+  ...DEFAULT_COIN_LIQUIDITY_CONFIG,
+  evaluation: {
+    ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation,
+    significance: { ...DEFAULT_COIN_LIQUIDITY_CONFIG.evaluation.significance, learned: 'replace' },
+  },
+};
