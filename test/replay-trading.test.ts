@@ -9,6 +9,7 @@ import { replayTape } from '../src/cli/replay.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { writeTape } from '../src/sinks/tape-writer.js';
 import { simulateMarket } from '../src/streams/market-simulator.js';
+import { SIM_LIQUIDITY } from './support/sim-liquidity.js';
 import { MIN, SIM_START } from './support/trading-sim.js';
 
 describe('replay trades on paper on the virtual clock', () => {
@@ -22,13 +23,15 @@ describe('replay trades on paper on the virtual clock', () => {
           scenarios: [
             { symbol: 'SYM003USDT', kind: 'dump', startMs: at(5), durationMs: 20 * MIN, movePct: 6, oiChangePct: 40, volumeMult: 3 },
             { symbol: 'SYM003USDT', kind: 'pump', startMs: at(40), durationMs: 6 * MIN, movePct: 8, oiChangePct: 10, volumeMult: 5 },
-            { symbol: 'SYM003USDT', kind: 'pump', startMs: at(46), durationMs: 10 * MIN, movePct: 6, oiChangePct: 5, volumeMult: 2 },
+            { symbol: 'SYM003USDT', kind: 'pump', startMs: at(46), durationMs: 10 * MIN, movePct: 18, oiChangePct: 5, volumeMult: 2 },
           ],
         }),
         { dir },
       );
       const trading = executionSettings(loadConfig({ ENTRY_STYLES: 'SYM003:aggressive' }, '').trading, false);
-      const symbol = { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS };
+      // SIM_LIQUIDITY: with the founder's $10M floors the simulated clusters (~$1M–14M, an hour of OI) raise no
+      // signal at all; the 18 % follow-through reaches the first cluster wholly ahead (see trading-scenarios).
+      const symbol = { horizonSec: 3600, spike: DEFAULT_SPIKE_THRESHOLDS, liquidity: SIM_LIQUIDITY };
       const outputs: ExecutionOutput[][] = [[], []];
       const a = await replayTape([dir], { symbol, trading, onExecutionOutput: (o) => outputs[0]!.push(o) });
       const b = await replayTape([dir], { symbol, trading, onExecutionOutput: (o) => outputs[1]!.push(o) });

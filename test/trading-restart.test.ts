@@ -50,7 +50,12 @@ describe('restart with open paper positions and pending ladder orders', () => {
     const closed = trades.at(-1)!;
     expect(closed.status).toBe('closed');
     expect(closed.entryFills.length).toBeGreaterThanOrEqual(positions.length);
-    expect(['TRAILING_STOP', 'STOP_LOSS']).toContain(closed.exitReason);
+    // The restored position is watched again: the monitor trails its stop on the mark prices after the restart
+    // (the ticker snapshot a fresh subscription brings, then deltas) and the trailed stop closes it, as in the run
+    // that was never killed (test/trading-scenarios.test.ts).
+    const moves = outputsOf(second.outputs, 'monitor').filter((m) => m.tradeId === tradeId && m.action === 'move_sl');
+    expect(moves.map((m) => m.message.match(/\((.*)\)$/)![1])).toEqual(['breakeven with fees', 'locks +10 %']);
+    expect(closed.exitReason).toBe('TRAILING_STOP');
     await second.part.stop();
     await writer.close();
 
