@@ -5,7 +5,7 @@ import { noteOrder, placeEntry, placeLadder, type PlacementContext } from './ord
 import { BybitPrivateStream } from './private-stream.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
 import { VenueState, type VenueSnapshot } from './venue-state.js';
-import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueResult } from './venue-types.js';
+import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueOrder, type VenueResult } from './venue-types.js';
 
 export interface BybitVenueOptions {
   readonly restUrl: string;
@@ -36,6 +36,8 @@ export interface BybitVenueOptions {
    * reconciliation re-delivers the lookback window, so consumers key fills by execId.
    */
   readonly onExecution?: (e: VenueExecution) => void;
+  /** Every order update from the private stream (status changes: cancelled, rejected, filled), after the venue applied it. */
+  readonly onOrder?: (o: VenueOrder) => void;
 }
 
 export type StartResult = { readonly ok: true; readonly marginMode: string } | { readonly ok: false; readonly reason: string; readonly message: string };
@@ -200,6 +202,7 @@ export class BybitVenue {
         if (o === undefined) continue;
         this.state.applyOrder(o);
         noteOrder(this.ctx, o);
+        this.notifyOrder(o);
       } else if (topic.startsWith('position')) {
         const { symbol, size } = (row ?? {}) as { symbol?: unknown; size?: unknown };
         if (typeof symbol !== 'string' || typeof size !== 'string' || !Number.isFinite(Number(size))) {
@@ -218,6 +221,14 @@ export class BybitVenue {
       } else if (topic === 'wallet') {
         this.state.wallet = parseWallet(row) ?? this.state.wallet;
       }
+    }
+  }
+
+  private notifyOrder(o: VenueOrder): void {
+    try {
+      this.opts.onOrder?.(o);
+    } catch (err) {
+      this.opts.log.error({ err: err instanceof Error ? err.message : String(err), orderLinkId: o.orderLinkId }, 'bybit: onOrder handler threw; update applied anyway');
     }
   }
 
