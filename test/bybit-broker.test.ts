@@ -137,3 +137,22 @@ describe('BybitBroker: the Broker port on the local Bybit exchange', () => {
     expect(again).toEqual([]);
   });
 });
+
+describe('BybitBroker: a later rung cannot loosen a trailed stop', () => {
+  it('a rung that fills after a trailing move resets the stop on Bybit (Full mode); the broker moves it back', async () => {
+    const ex = await startExchange(cleanups);
+    const { broker, events, log } = await startBroker(ex);
+    broker.submit({ ...entry, orderType: 'Limit', orderLinkId: 'rung-0', priceUsd: 59_900, qty: 0.002, stopLossPrice: 55_000 });
+    broker.submit({ ...entry, orderType: 'Limit', orderLinkId: 'rung-1', priceUsd: 59_000, qty: 0.004, stopLossPrice: 55_000 });
+    await broker.idle();
+    ex.book.setPrice('BTCUSDT', 59_900); // rung 0 fills
+    await waitFor('position in the view', () => broker.positions()[0]?.qty === 0.002);
+    broker.submit({ kind: 'set-trading-stop', symbol: 'BTCUSDT', stopLossPrice: 57_000 });
+    await broker.idle();
+    expect(ex.book.position('BTCUSDT').stopLoss).toBe(57_000);
+    ex.book.setPrice('BTCUSDT', 59_000); // rung 1 fills and its 55,000 stop overwrites the position's
+    await waitFor('stop moved back', () => ex.book.position('BTCUSDT').size === 0.006 && ex.book.position('BTCUSDT').stopLoss === 57_000, 3000);
+    expect(log.has(/moving it back/)).toBe(true);
+    expect(events.filter((e) => e.kind === 'order-filled')).toHaveLength(2);
+  });
+});

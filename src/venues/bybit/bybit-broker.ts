@@ -1,7 +1,7 @@
 import type { AccountView, Broker, BrokerCommand, BrokerEvent, CloseCause, FillReport, OrderStatus, OrderView, PlaceOrder, PositionView } from '../../core/broker.js';
 import { liquidationPrice } from '../../core/sizing.js';
 import type { BybitVenue } from './bybit-venue.js';
-import type { EntryIntent, VenueExecution, VenueLog, VenueOrder, VenueResult } from './venue-types.js';
+import type { EntryIntent, VenueExecution, VenueLog, VenueOrder, VenuePosition, VenueResult } from './venue-types.js';
 
 export type BybitTradingMode = 'testnet' | 'demo' | 'live';
 
@@ -12,6 +12,7 @@ export type BybitVenuePort = Pick<BybitVenue, 'placeEntry' | 'placeLadder' | 'ca
 export interface BybitBrokerHooks {
   readonly onExecution: (e: VenueExecution) => void;
   readonly onOrder: (o: VenueOrder) => void;
+  readonly onPosition: (symbol: string, p: VenuePosition | undefined) => void;
 }
 
 /** execIds already turned into events, kept across restarts (the venue re-delivers its lookback window). */
@@ -69,6 +70,8 @@ export class BybitBroker implements Broker {
   private readonly announced = new Set<string>();
   private readonly closeLinkIds = new Set<string>();
   private readonly openedAtMs = new Map<string, number>();
+  /** The stop each position was last moved to (as the exchange rounded it): a later rung's fill must not loosen it. */
+  private readonly heldStops = new Map<string, { readonly side: 'Buy' | 'Sell'; readonly stopLoss: number }>();
   private queue: BrokerCommand[] = [];
   private scheduled = false;
   private chain: Promise<void> = Promise.resolve();
@@ -81,7 +84,7 @@ export class BybitBroker implements Broker {
     this.now = opts.now ?? Date.now;
     const seen = new Set<string>();
     this.ledger = opts.ledger ?? { has: (id) => seen.has(id), add: (id) => void seen.add(id) };
-    this.v = opts.venue({ onExecution: (e) => this.onExecution(e), onOrder: (o) => this.onOrder(o) });
+    this.v = opts.venue({ onExecution: (e) => this.onExecution(e), onOrder: (o) => this.onOrder(o), onPosition: (s, p) => this.onPosition(s, p) });
   }
 
   subscribe(listener: (event: BrokerEvent) => void): () => void {
@@ -111,6 +114,7 @@ export class BybitBroker implements Broker {
     const snap = this.v.snapshot();
     const live = new Set(snap.positions.map((p) => p.symbol));
     for (const s of [...this.openedAtMs.keys()]) if (!live.has(s)) this.openedAtMs.delete(s);
+    for (const s of [...this.heldStops.keys()]) if (!live.has(s)) this.heldStops.delete(s);
     return snap.positions.map((p) => {
       const direction = p.side === 'Buy' ? 'LONG' as const : 'SHORT' as const;
       const leverage = p.leverage > 0 ? p.leverage : 1;
@@ -209,6 +213,7 @@ export class BybitBroker implements Broker {
           return;
         }
         const p = this.v.snapshot().positions.find((x) => x.symbol === c.symbol);
+        if (p !== undefined && p.stopLoss > 0) this.heldStops.set(c.symbol, { side: p.side, stopLoss: p.stopLoss });
         this.emit({
           kind: 'trading-stop-set', symbol: c.symbol, stopLossPrice: p !== undefined && p.stopLoss > 0 ? p.stopLoss : c.stopLossPrice,
           takeProfitPrice: p !== undefined && p.takeProfit > 0 ? p.takeProfit : undefined, tsMs: this.now(),
@@ -286,6 +291,27 @@ export class BybitBroker implements Broker {
     if (status === 'Cancelled' || status === 'Rejected') this.transition(o.orderLinkId, status);
   }
 
+  /**
+   * In Bybit's Full TP/SL mode a filling order's stop replaces the position's: a ladder rung that fills after a
+   * trailing move would loosen the stop. The held stop is put back at once.
+   */
+  private onPosition(symbol: string, p: VenuePosition | undefined): void {
+    if (p === undefined) {
+      this.heldStops.delete(symbol);
+      return;
+    }
+    const held = this.heldStops.get(symbol);
+    if (held === undefined || p.stopLoss === 0) return; // no stop at all is the venue's own repair
+    if (held.side !== p.side) {
+      this.heldStops.delete(symbol); // another position now
+      return;
+    }
+    const looser = p.side === 'Buy' ? p.stopLoss < held.stopLoss : p.stopLoss > held.stopLoss;
+    if (!looser) return;
+    this.log.warn({ symbol, stopLoss: p.stopLoss, held: held.stopLoss }, 'bybit broker: a fill reset the position stop looser than the trailed one; moving it back');
+    this.submit({ kind: 'set-trading-stop', symbol, stopLossPrice: held.stopLoss });
+  }
+
   private onExecution(e: VenueExecution): void {
     if (this.ledger.has(e.execId)) return;
     this.ledger.add(e.execId);
@@ -297,6 +323,7 @@ export class BybitBroker implements Broker {
       liquidity: e.isMaker ? 'maker' : 'taker', cause, tsMs: e.execTimeMs > 0 ? e.execTimeMs : this.now(),
     };
     if (cause !== undefined) {
+      this.heldStops.delete(e.symbol);
       this.emit({ kind: 'position-closed', symbol: e.symbol, cause, fill, tsMs: fill.tsMs });
       return;
     }

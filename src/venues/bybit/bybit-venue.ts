@@ -5,7 +5,7 @@ import { noteOrder, placeEntry, placeLadder, type PlacementContext } from './ord
 import { BybitPrivateStream } from './private-stream.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
 import { VenueState, type VenueSnapshot } from './venue-state.js';
-import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueOrder, type VenueResult } from './venue-types.js';
+import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueOrder, type VenuePosition, type VenueResult } from './venue-types.js';
 
 export interface BybitVenueOptions {
   readonly restUrl: string;
@@ -38,6 +38,8 @@ export interface BybitVenueOptions {
   readonly onExecution?: (e: VenueExecution) => void;
   /** Every order update from the private stream (status changes: cancelled, rejected, filled), after the venue applied it. */
   readonly onOrder?: (o: VenueOrder) => void;
+  /** Every position update from the private stream (undefined = flat), after the venue applied it. */
+  readonly onPosition?: (symbol: string, p: VenuePosition | undefined) => void;
 }
 
 export type StartResult = { readonly ok: true; readonly marginMode: string } | { readonly ok: false; readonly reason: string; readonly message: string };
@@ -211,6 +213,11 @@ export class BybitVenue {
         }
         const p = parsePosition(row);
         this.state.applyPosition(symbol, p);
+        try {
+          this.opts.onPosition?.(symbol, p);
+        } catch (err) {
+          this.opts.log.error({ err: err instanceof Error ? err.message : String(err), symbol }, 'bybit: onPosition handler threw; update applied anyway');
+        }
         if (p && p.stopLoss === 0 && this.started && !this.protecting.has(symbol)) {
           this.protecting.add(symbol);
           void protectPosition(this.ctx, p, this.opts.emergencyStopPct ?? 5).finally(() => this.protecting.delete(symbol));
