@@ -37,13 +37,13 @@ describe('BybitBroker: the Broker port on the local Bybit exchange', () => {
     const ex = await startExchange(cleanups);
     const { broker, events } = await startBroker(ex);
     expect(broker.venue).toBe('bybit-testnet');
-    broker.submit({ ...entry, orderLinkId: 'sig-a-0', stopLossPrice: 57_000, takeProfitPrice: 66_000 });
+    broker.submit({ ...entry, orderLinkId: 'sig-a-0', stopLossPrice: 57_000, takeProfitPrice: 66_000, leverage: 7 });
     expect(events).toHaveLength(0); // never answered inline
     await waitFor('accepted and filled', () => events.some((e) => e.kind === 'order-accepted') && events.some((e) => e.kind === 'order-filled'));
     const fill = events.find((e) => e.kind === 'order-filled');
     expect(fill).toMatchObject({ order: { orderLinkId: 'sig-a-0', status: 'Filled', filledQty: 0.01 }, fill: { priceUsd: 60_000, qty: 0.01, liquidity: 'taker', cause: undefined } });
     expect(fill?.kind === 'order-filled' && fill.fill.feeUsd).toBeCloseTo(0.01 * 60_000 * 0.00055, 6);
-    expect(ex.book.position('BTCUSDT')).toMatchObject({ size: 0.01, stopLoss: 57_000, takeProfit: 66_000 });
+    expect(ex.book.position('BTCUSDT')).toMatchObject({ size: 0.01, stopLoss: 57_000, takeProfit: 66_000, leverage: 7 }); // the plan's leverage, set before the entry
     expect(ex.book.findOrder({ orderLinkId: 'sig-a-0' })?.stopLoss).toBe(57_000);
     await waitFor('position in the view', () => broker.positions().length === 1);
     expect(broker.positions()[0]).toMatchObject({ symbol: 'BTCUSDT', direction: 'LONG', qty: 0.01, avgEntryPrice: 60_000, stopLossPrice: 57_000 });

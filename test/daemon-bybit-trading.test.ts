@@ -78,6 +78,7 @@ describe('the daemon trades on the Bybit venue with TRADING_MODE=testnet', () =>
     ex.book.setPrice('BTCUSDT', top.price); // the first rung fills on the exchange
     await waitFor('position on the exchange', () => ex.book.position('BTCUSDT').size > 0, 5000);
     expect(ex.book.position('BTCUSDT').stopLoss).toBe(top.stopLoss);
+    expect(ex.book.position('BTCUSDT').leverage).toBe(d.execution!.ref.peek()!.trades.values().next().value!.leverage);
     const orders = [top];
 
     await waitFor('/positions shows it', async () => (await getJson(d.port, '/positions')).body.positions.length === 1, 5000);

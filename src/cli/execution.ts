@@ -294,7 +294,11 @@ export function executionPart(w: DaemonWiring): Part {
             log.error({ venue: `bybit-${mode}`, reason: b.reason }, `trading disabled: the Bybit ${mode} venue refused to start: ${b.message}`);
             return;
           }
-          venueStop = () => b.trading.venue.stop();
+          // The actor's last commands (cancels on HALTED, stop moves) reach the exchange before the venue stops.
+          venueStop = async () => {
+            await b.trading.broker.idle();
+            await b.trading.venue.stop();
+          };
           try {
             const part = await startExecution({ ...common, broker: b.trading.broker, venueStatus: () => b.trading.status() });
             w.execution = part;

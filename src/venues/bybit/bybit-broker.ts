@@ -6,7 +6,7 @@ import type { EntryIntent, VenueExecution, VenueLog, VenueOrder, VenuePosition, 
 export type BybitTradingMode = 'testnet' | 'demo' | 'live';
 
 /** What the broker needs of a venue (a started {@link BybitVenue}). */
-export type BybitVenuePort = Pick<BybitVenue, 'placeEntry' | 'placeLadder' | 'cancel' | 'trailStop' | 'closePosition' | 'snapshot'>;
+export type BybitVenuePort = Pick<BybitVenue, 'placeEntry' | 'placeLadder' | 'cancel' | 'trailStop' | 'closePosition' | 'setLeverage' | 'snapshot'>;
 
 /** The callbacks the venue must be built with, so fills and order updates reach the broker. */
 export interface BybitBrokerHooks {
@@ -71,6 +71,8 @@ export class BybitBroker implements Broker {
   private readonly closeLinkIds = new Set<string>();
   private readonly openedAtMs = new Map<string, number>();
   /** The stop each position was last moved to (as the exchange rounded it): a later rung's fill must not loosen it. */
+  /** Leverage last set per symbol by this broker. */
+  private readonly leverageBySymbol = new Map<string, number>();
   private readonly heldStops = new Map<string, { readonly side: 'Buy' | 'Sell'; readonly stopLoss: number }>();
   private queue: BrokerCommand[] = [];
   private scheduled = false;
@@ -171,6 +173,7 @@ export class BybitBroker implements Broker {
         }
         if (rungs.length > 1) {
           for (const r of rungs) this.remember(this.newView(r));
+          await this.ensureLeverage(c);
           const results = await this.v.placeLadder(rungs.map((r) => this.intentOf(r)));
           results.forEach((res, i) => this.settle(rungs[i]!.orderLinkId, res));
           continue;
@@ -193,6 +196,7 @@ export class BybitBroker implements Broker {
           this.settle(c.orderLinkId, { status: 'refused', orderLinkId: c.orderLinkId, reason: 'NO_STOP_LOSS', message: 'every entry carries a stop-loss' });
           return;
         }
+        if (!c.reduceOnly) await this.ensureLeverage(c);
         this.settle(c.orderLinkId, await this.v.placeEntry(this.intentOf(c)));
         return;
       }
@@ -227,6 +231,18 @@ export class BybitBroker implements Broker {
         return;
       }
     }
+  }
+
+  /**
+   * The plan sized the trade for `leverage` (its liquidation price stays beyond the stop at that leverage), so the
+   * exchange is set to it before the entry. A refusal is logged and the entry still goes out: its stop is on it.
+   */
+  private async ensureLeverage(c: PlaceOrder): Promise<void> {
+    if (c.leverage === undefined || !(c.leverage > 0) || this.leverageBySymbol.get(c.symbol) === c.leverage) return;
+    const lev = Math.max(1, Math.round(c.leverage * 100) / 100);
+    const r = await this.v.setLeverage(c.symbol, lev);
+    if (r.status === 'done') this.leverageBySymbol.set(c.symbol, c.leverage);
+    else this.log.warn({ symbol: c.symbol, leverage: lev, result: r }, 'bybit broker: leverage not set; the entry goes out at the account leverage');
   }
 
   private intentOf(c: PlaceOrder): EntryIntent {

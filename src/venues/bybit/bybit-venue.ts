@@ -161,6 +161,20 @@ export class BybitVenue {
     return this.started ? trailStop(this.ctx, symbol, stopLoss) : Promise.resolve(notStarted(`trail-${symbol}`));
   }
 
+  /**
+   * Sets the symbol's leverage (both sides, one-way mode) before an entry planned at that leverage, so the
+   * exchange's margin and liquidation price are the plan's. An unchanged leverage (110043) is done.
+   */
+  async setLeverage(symbol: string, leverage: number): Promise<VenueResult> {
+    const id = `leverage-${symbol}`;
+    if (!this.started) return notStarted(id);
+    const out = await this.rest.call('/v5/position/set-leverage', (c) => c.setLeverage({ category: 'linear', symbol, buyLeverage: String(leverage), sellLeverage: String(leverage) }), [110043]);
+    if (out.ok) return { status: 'done', orderLinkId: id, recovered: false };
+    return out.kind === 'refused'
+      ? { status: 'refused', orderLinkId: id, reason: 'EXCHANGE_REFUSED', retCode: out.retCode, message: `${out.retCode} ${out.retMsg}` }
+      : { status: 'unknown', orderLinkId: id, message: out.error };
+  }
+
   /** Closes the whole position at market, reduce-only, idempotent by `orderLinkId`. */
   closePosition(symbol: string, orderLinkId: string): Promise<VenueResult> {
     return this.started ? closePosition(this.ctx, symbol, orderLinkId) : Promise.resolve(notStarted(orderLinkId));
