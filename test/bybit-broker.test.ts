@@ -156,3 +156,18 @@ describe('BybitBroker: a later rung cannot loosen a trailed stop', () => {
     expect(events.filter((e) => e.kind === 'order-filled')).toHaveLength(2);
   });
 });
+
+describe('BybitBroker: a position closed by hand on Bybit', () => {
+  it('a manual close (an order the daemon did not place) ends in position-closed CLOSE once the position is flat', async () => {
+    const ex = await startExchange(cleanups);
+    const { broker, events, log } = await startBroker(ex);
+    broker.submit({ ...entry, orderLinkId: 'hand-0', stopLossPrice: 57_000 });
+    await waitFor('position in the view', () => broker.positions().length === 1);
+    ex.book.setPrice('BTCUSDT', 61_000);
+    ex.book.create({ symbol: 'BTCUSDT', side: 'Sell', orderType: 'Market', qty: '0.01', reduceOnly: true }); // by hand, no orderLinkId
+    await waitFor('closed', () => events.some((e) => e.kind === 'position-closed'));
+    expect(events.filter((e) => e.kind === 'position-closed')).toEqual([expect.objectContaining({ symbol: 'BTCUSDT', cause: 'CLOSE', fill: expect.objectContaining({ side: 'Sell', qty: 0.01, priceUsd: 61_000 }) })]);
+    expect(log.has(/did not place/)).toBe(true);
+    await waitFor('flat on the view', () => broker.positions().length === 0);
+  });
+});

@@ -71,6 +71,8 @@ export class BybitBroker implements Broker {
   private readonly closeLinkIds = new Set<string>();
   private readonly openedAtMs = new Map<string, number>();
   /** The stop each position was last moved to (as the exchange rounded it): a later rung's fill must not loosen it. */
+  /** The last fill of an order the daemon did not place (a manual close on Bybit), per symbol, until the position is flat. */
+  private readonly foreignExits = new Map<string, FillReport>();
   /** Leverage last set per symbol by this broker. */
   private readonly leverageBySymbol = new Map<string, number>();
   private readonly heldStops = new Map<string, { readonly side: 'Buy' | 'Sell'; readonly stopLoss: number }>();
@@ -314,6 +316,9 @@ export class BybitBroker implements Broker {
   private onPosition(symbol: string, p: VenuePosition | undefined): void {
     if (p === undefined) {
       this.heldStops.delete(symbol);
+      const exit = this.foreignExits.get(symbol);
+      this.foreignExits.delete(symbol);
+      if (exit !== undefined) this.emit({ kind: 'position-closed', symbol, cause: 'CLOSE', fill: exit, tsMs: exit.tsMs });
       return;
     }
     const held = this.heldStops.get(symbol);
@@ -340,11 +345,17 @@ export class BybitBroker implements Broker {
     };
     if (cause !== undefined) {
       this.heldStops.delete(e.symbol);
+      this.foreignExits.delete(e.symbol);
       this.emit({ kind: 'position-closed', symbol: e.symbol, cause, fill, tsMs: fill.tsMs });
       return;
     }
     if (e.orderLinkId === '') {
-      this.log.warn({ execId: e.execId, symbol: e.symbol, qty: e.execQty }, 'bybit broker: a fill of an order the daemon did not place');
+      // Someone traded this account by hand. If it closed the position, the trade is closed as CLOSE: now when the
+      // position is already flat, else when the position update says so.
+      this.log.warn({ execId: e.execId, symbol: e.symbol, side: e.side, qty: e.execQty }, 'bybit broker: a fill of an order the daemon did not place');
+      const exit: FillReport = { ...fill, cause: 'CLOSE' };
+      if (this.v.snapshot().positions.some((p) => p.symbol === e.symbol)) this.foreignExits.set(e.symbol, exit);
+      else this.emit({ kind: 'position-closed', symbol: e.symbol, cause: 'CLOSE', fill: exit, tsMs: exit.tsMs });
       return;
     }
     // An order from before a restart has no view here: one is rebuilt from the fill so the actor can match it.
