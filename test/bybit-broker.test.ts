@@ -171,3 +171,25 @@ describe('BybitBroker: a position closed by hand on Bybit', () => {
     await waitFor('flat on the view', () => broker.positions().length === 0);
   });
 });
+
+describe('BybitBroker: an order whose send went unanswered', () => {
+  it('stays pending (no event) until a reconciliation finds it never reached the exchange: then order-rejected NOT_ON_EXCHANGE', async () => {
+    const ex = await startExchange(cleanups);
+    const log = new CapturingLog();
+    let venue: BybitVenue | undefined;
+    const broker = new BybitBroker({ mode: 'testnet', log, venue: (hooks) => (venue = new BybitVenue({ restUrl: ex.restUrl, privateWsUrl: ex.privateWsUrl, apiKey: 'test-key', apiSecret: 'test-secret', symbols: ['BTCUSDT'], store: new InMemoryOrderRecordStore(), log, requestTimeoutMs: 500, ...hooks })) });
+    cleanups.push(() => venue!.stop());
+    expect((await venue!.start()).ok).toBe(true);
+    const events: BrokerEvent[] = [];
+    broker.subscribe((e) => events.push(e));
+    ex.inject('/v5/order/create', { kind: 'hangUp', afterMs: 20 });
+    ex.inject('/v5/order/realtime', { kind: 'hangUp', afterMs: 20 }, 3);
+    broker.submit({ ...entry, orderLinkId: 'dark-0', stopLossPrice: 57_000 });
+    await broker.idle();
+    expect(events).toEqual([]);
+    expect(log.has(/outcome unknown/)).toBe(true);
+    await venue!.reconcile();
+    expect(events).toEqual([expect.objectContaining({ kind: 'order-rejected', reason: 'NOT_ON_EXCHANGE', order: expect.objectContaining({ orderLinkId: 'dark-0', status: 'Rejected' }) })]);
+    expect(ex.book.orders.size).toBe(0);
+  });
+});

@@ -13,6 +13,7 @@ export interface BybitBrokerHooks {
   readonly onExecution: (e: VenueExecution) => void;
   readonly onOrder: (o: VenueOrder) => void;
   readonly onPosition: (symbol: string, p: VenuePosition | undefined) => void;
+  readonly onOrderMissing: (orderLinkId: string) => void;
 }
 
 /** execIds already turned into events, kept across restarts (the venue re-delivers its lookback window). */
@@ -88,7 +89,7 @@ export class BybitBroker implements Broker {
     this.now = opts.now ?? Date.now;
     const seen = new Set<string>();
     this.ledger = opts.ledger ?? { has: (id) => seen.has(id), add: (id) => void seen.add(id) };
-    this.v = opts.venue({ onExecution: (e) => this.onExecution(e), onOrder: (o) => this.onOrder(o), onPosition: (s, p) => this.onPosition(s, p) });
+    this.v = opts.venue({ onExecution: (e) => this.onExecution(e), onOrder: (o) => this.onOrder(o), onPosition: (s, p) => this.onPosition(s, p), onOrderMissing: (id) => this.onOrderMissing(id) });
   }
 
   subscribe(listener: (event: BrokerEvent) => void): () => void {
@@ -302,6 +303,16 @@ export class BybitBroker implements Broker {
     this.orders.set(orderLinkId, next);
     if (to === 'Cancelled') this.emit({ kind: 'order-cancelled', order: next });
     else this.emit({ kind: 'order-rejected', order: next, reason: 'REJECTED_BY_EXCHANGE' });
+  }
+
+  /** An order whose send went unanswered and that the exchange never got: rejected, so the plan can settle. */
+  private onOrderMissing(orderLinkId: string): void {
+    const view = this.orders.get(orderLinkId);
+    if (view === undefined || view.status !== 'New' || this.announced.has(orderLinkId)) return;
+    const reason = 'NOT_ON_EXCHANGE';
+    const rejected: OrderView = { ...view, status: 'Rejected', rejectReason: reason, updatedAtMs: this.now() };
+    this.orders.set(orderLinkId, rejected);
+    this.emit({ kind: 'order-rejected', order: rejected, reason });
   }
 
   private onOrder(o: VenueOrder): void {

@@ -40,6 +40,8 @@ export interface BybitVenueOptions {
   readonly onOrder?: (o: VenueOrder) => void;
   /** Every position update from the private stream (undefined = flat), after the venue applied it. */
   readonly onPosition?: (symbol: string, p: VenuePosition | undefined) => void;
+  /** An order whose outcome was unknown that a reconciliation found was never on the exchange (not resent). */
+  readonly onOrderMissing?: (orderLinkId: string) => void;
 }
 
 export type StartResult = { readonly ok: true; readonly marginMode: string } | { readonly ok: false; readonly reason: string; readonly message: string };
@@ -199,6 +201,14 @@ export class BybitVenue {
         report = await reconcile(this.ctx, { cancelUnknownOrders: this.opts.cancelUnknownOrders ?? false, emergencyStopPct: this.opts.emergencyStopPct ?? 5, sinceMs: since });
         if (report.ok) this.lastExecSinceMs = startedAt - 60_000;
         for (const e of report.executions) this.deliver(e);
+        for (const id of report.recordsSettled) {
+          if (this.opts.store.get(id)?.status !== 'not_found') continue;
+          try {
+            this.opts.onOrderMissing?.(id);
+          } catch (err) {
+            this.opts.log.error({ err: err instanceof Error ? err.message : String(err), orderLinkId: id }, 'bybit: onOrderMissing handler threw');
+          }
+        }
       } while (this.again && this.started);
       return report;
     };
