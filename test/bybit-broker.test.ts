@@ -135,6 +135,16 @@ describe('BybitBroker: the Broker port on the local Bybit exchange', () => {
     expect((await venue2!.start()).ok).toBe(true);
     expect(events.filter((e) => e.kind === 'order-filled' || e.kind === 'position-closed')).toHaveLength(2);
     expect(again).toEqual([]);
+    // A session with no memory of them (a lost ledger) gets the re-delivered fills, held until it subscribes.
+    let venue3: BybitVenue | undefined;
+    const broker3 = new BybitBroker({ mode: 'demo', log, venue: (hooks) => (venue3 = new BybitVenue({ restUrl: ex.restUrl, privateWsUrl: ex.privateWsUrl, apiKey: 'test-key', apiSecret: 'test-secret', symbols: ['BTCUSDT'], store: new InMemoryOrderRecordStore(), log, ...hooks })) });
+    cleanups.push(() => venue3!.stop());
+    expect((await venue3!.start()).ok).toBe(true);
+    const late: BrokerEvent[] = [];
+    broker3.subscribe((e) => late.push(e));
+    expect(late).toEqual([]); // not inline
+    await waitFor('held fills delivered', () => late.length === 2);
+    expect(late.map((e) => e.kind === 'order-filled' && e.order.orderLinkId)).toEqual(['cl-0', 'cl-close']);
   });
 });
 

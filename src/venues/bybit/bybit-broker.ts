@@ -66,6 +66,7 @@ export class BybitBroker implements Broker {
   private readonly now: () => number;
   private readonly ledger: FillLedger;
   private readonly listeners = new Set<(event: BrokerEvent) => void>();
+  private readonly held: BrokerEvent[] = [];
   /** Orders this broker sent, by orderLinkId (insertion-ordered, the oldest forgotten past MAX_REMEMBERED). */
   private readonly orders = new Map<string, OrderView>();
   private readonly announced = new Set<string>();
@@ -92,8 +93,16 @@ export class BybitBroker implements Broker {
     this.v = opts.venue({ onExecution: (e) => this.onExecution(e), onOrder: (o) => this.onOrder(o), onPosition: (s, p) => this.onPosition(s, p), onOrderMissing: (id) => this.onOrderMissing(id) });
   }
 
+  /**
+   * Events raised before the first listener (the venue's first reconciliation re-delivers fills while the actor's
+   * state is still loading) are held and handed to it on a later tick, after it has started.
+   */
   subscribe(listener: (event: BrokerEvent) => void): () => void {
     this.listeners.add(listener);
+    if (this.held.length > 0) {
+      const held = this.held.splice(0);
+      queueMicrotask(() => held.forEach((e) => this.emit(e)));
+    }
     return () => this.listeners.delete(listener);
   }
 
@@ -154,6 +163,11 @@ export class BybitBroker implements Broker {
   }
 
   private emit(event: BrokerEvent): void {
+    if (this.listeners.size === 0) {
+      if (this.held.length < MAX_REMEMBERED) this.held.push(event);
+      else this.log.error({ event: event.kind }, 'bybit broker: no listener and the hold queue is full; event dropped');
+      return;
+    }
     for (const l of this.listeners) {
       try {
         l(event);
