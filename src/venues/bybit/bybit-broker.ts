@@ -72,11 +72,11 @@ export class BybitBroker implements Broker {
   private readonly announced = new Set<string>();
   private readonly closeLinkIds = new Set<string>();
   private readonly openedAtMs = new Map<string, number>();
-  /** The stop each position was last moved to (as the exchange rounded it): a later rung's fill must not loosen it. */
   /** The last fill of an order the daemon did not place (a manual close on Bybit), per symbol, until the position is flat. */
   private readonly foreignExits = new Map<string, FillReport>();
   /** Leverage last set per symbol by this broker. */
   private readonly leverageBySymbol = new Map<string, number>();
+  /** The stop each position was last moved to (as the exchange rounded it): a later rung's fill must not loosen it. */
   private readonly heldStops = new Map<string, { readonly side: 'Buy' | 'Sell'; readonly stopLoss: number }>();
   private queue: BrokerCommand[] = [];
   private scheduled = false;
