@@ -8,7 +8,8 @@ import { startDaemon } from '../src/cli/run.js';
 import type { RangedCluster } from '../src/core/imbalance.js';
 import type { Signal } from '../src/core/trigger.js';
 import { createLogger } from '../src/sinks/logger.js';
-import { startExchange } from './support/bybit-venue-harness.js';
+import { exchangeInvariants, startExchange } from './support/bybit-venue-harness.js';
+import type { FakeBybitExchange } from './support/fake-bybit-exchange.js';
 import { FakeBybitWs } from './support/fake-bybit-ws.js';
 import { Cleanups, waitFor } from './support/wait.js';
 
@@ -33,11 +34,11 @@ function capturedLogger(): { log: ReturnType<typeof createLogger>; lines: () => 
 
 const cl = (low: number, high: number, side: 'long' | 'short'): RangedCluster => ({ low, high, centre: (low + high) / 2, usd: 5e7, side, levelCount: 3, range: '7d' });
 
-async function startLocal(apiKey: string, apiSecret: string) {
-  const ex = await startExchange(cleanups);
+async function startLocal(apiKey: string, apiSecret: string, reuse?: { ex: FakeBybitExchange; dataDir: string }) {
+  const ex = reuse?.ex ?? (await startExchange(cleanups));
   const ws = await FakeBybitWs.start();
   cleanups.push(() => ws.stop());
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'ws-bybit-trading-'));
+  const dataDir = reuse?.dataDir ?? mkdtempSync(path.join(tmpdir(), 'ws-bybit-trading-'));
   const config = loadConfig({
     TRADING_MODE: 'testnet', BYBIT_REST_URL: ex.restUrl, BYBIT_PRIVATE_WS_URL: ex.privateWsUrl, BYBIT_WS_URL: ws.url,
     BYBIT_API_KEY: apiKey, BYBIT_API_SECRET: apiSecret, SYMBOLS: 'BTCUSDT,ETHUSDT', DATA_DIR: dataDir, HTTP_PORT: '0',
@@ -52,7 +53,7 @@ async function startLocal(apiKey: string, apiSecret: string) {
 
 describe('the daemon trades on the Bybit venue with TRADING_MODE=testnet', () => {
   it('a signal becomes an order on the exchange with its stop and orderLinkId; /positions, /orders, /risk show the exchange', async () => {
-    const { ex, d } = await startLocal('test-key', 'test-secret');
+    const { ex, d, dataDir } = await startLocal('test-key', 'test-secret');
     expect(d.execution?.broker.venue).toBe('bybit-testnet');
     await waitFor('instruments discovered', () => d.execution !== undefined);
     const now = Date.now();
@@ -101,7 +102,18 @@ describe('the daemon trades on the Bybit venue with TRADING_MODE=testnet', () =>
     expect(metrics).toMatch(/whalestack_orders_filled_total 1/);
     expect(ex.count('/v5/order/create')).toBe(0);
     await d.close();
-  }, 60_000);
+
+    // Restart on the same DATA_DIR and account: the trade comes back, the fill is not counted again, nothing is resent.
+    const tradeId = positions.positions[0].tradeId as string;
+    const again = await startLocal('test-key', 'test-secret', { ex, dataDir });
+    expect(again.d.execution?.broker.venue).toBe('bybit-testnet');
+    await waitFor('restored position', async () => (await getJson(again.d.port, '/positions')).body.positions?.length === 1, 5000);
+    expect((await getJson(again.d.port, '/positions')).body.positions[0]).toMatchObject({ symbol: 'BTCUSDT', tradeId, stopLossPrice: top.stopLoss });
+    expect(again.d.execution!.ref.peek()!.counters.ordersFilled).toBe(1);
+    expect(ex.count('/v5/order/create') + ex.count('/v5/order/create-batch')).toBe(1);
+    expect(exchangeInvariants(ex)).toEqual({ duplicateLinkIds: [], unprotected: [], offStep: [] });
+    await again.d.close();
+  }, 90_000);
 
   it('a venue that refuses to start (bad key): the daemon stays up, logs one line, places nothing, /risk says why', async () => {
     const { ex, d, lines, text } = await startLocal('a-key-bybit-never-issued', 'its-secret-value');
