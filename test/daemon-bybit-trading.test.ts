@@ -100,6 +100,7 @@ describe('the daemon trades on the Bybit venue with TRADING_MODE=testnet', () =>
     expect(metrics).toMatch(/whalestack_venue_rest_seconds_count\{venue="bybit-testnet",endpoint="\/v5\/order\/create-batch"\} 1/);
     expect(metrics).toMatch(/whalestack_venue_reconciliations_total\{venue="bybit-testnet"\} [1-9]/);
     expect(metrics).toMatch(/whalestack_orders_filled_total 1/);
+    expect(metrics).toMatch(/whalestack_signal_to_ack_seconds_count [1-9]/);
     expect(ex.count('/v5/order/create')).toBe(0);
     await d.close();
 

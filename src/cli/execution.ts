@@ -126,11 +126,17 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
   const broker: TradingBroker = paper ?? opts.broker!;
   const rows = opts.store === undefined ? undefined : new RowCoalescer(opts.store.writer, opts.execution.agentName, opts.execution.successPrior);
   let metrics: ExecutionMetrics | undefined;
+  /** Signal time (tsInit) of each order sent and not yet answered, for the signal → acknowledged latency. */
+  const signalAtByLinkId = new Map<string, number>();
   const system = new ActorSystem<ExecutionOutput>({
     clock: opts.clock,
     drain: { mode: 'sync' },
     onOutput: (o) => {
-      if (o.kind === 'order-sent') metrics?.observeSignalToOrder(o.latencyMs);
+      if (o.kind === 'order-sent') {
+        metrics?.observeSignalToOrder(o.latencyMs);
+        // The paper broker answers inside submit, before this output: only an asynchronous venue is measured.
+        if (metrics !== undefined && opts.broker !== undefined && signalAtByLinkId.size < 10_000) signalAtByLinkId.set(o.orderLinkId, o.tsMs - o.latencyMs);
+      }
       else if (o.kind === 'success-rates') opts.engine.setSuccessRates(o.rates);
       else if (o.kind === 'refresh-requested') opts.requestRefresh?.(o.symbol);
       else if (o.kind === 'risk') opts.log?.warn({ risk: o.transition }, `risk ${o.transition.from} → ${o.transition.to}: ${o.transition.reason}`);
@@ -151,6 +157,11 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
   };
   rewatch();
   broker.subscribe((event) => {
+    if (event.kind === 'order-accepted' || event.kind === 'order-rejected') {
+      const at = signalAtByLinkId.get(event.order.orderLinkId);
+      signalAtByLinkId.delete(event.order.orderLinkId);
+      if (at !== undefined && event.kind === 'order-accepted') metrics?.observeSignalToAck(opts.clock.now() - at);
+    }
     if (event.kind !== 'trading-stop-set' && event.kind !== 'position-closed') rows?.order(event.order, broker.venue, ref.peek()?.tradeByLinkId.get(event.order.orderLinkId));
     rewatch();
     ref.tell({ kind: 'broker', event });
