@@ -57,6 +57,8 @@ export interface DaemonWiring {
   execution?: ExecutionPart;
   /** Settles once trading started (or failed to, logged). */
   executionStarted?: Promise<void>;
+  /** Why trading is off although TRADING_MODE asks for it (the Bybit venue refused to start); `/risk` shows it. */
+  tradingRefusal?: { readonly venue: string; readonly reason: string; readonly message: string; readonly atMs: number };
 }
 
 /** The daemon's outage log, created on first use: WS shards count connect failures, discovery its failed runs. */
@@ -87,6 +89,7 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
               '/rankings': () => w.engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
               '/coinglass': () => w.coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
               ...Object.fromEntries(['/positions', '/orders', '/trades', '/risk'].map((p) => [p, (q: URLSearchParams) => w.execution?.routes()[p]?.(q)])),
+              '/risk': (q) => w.execution?.routes()['/risk']?.(q) ?? (w.tradingRefusal === undefined ? undefined : { risk: null, tradingDisabled: { ...w.tradingRefusal, at: new Date(w.tradingRefusal.atMs).toISOString() } }),
             },
           },
           config.httpPort,

@@ -6,6 +6,7 @@ import { ActorSystem, type ActorRef } from '../actors/actor-system.js';
 import { DEFAULT_EXECUTION_CONFIG, EXECUTION_ID, executionActor, type ExecutionConfig } from '../actors/execution-actor.js';
 import { snapshotExecution, type ExecutionMessage, type ExecutionOutput, type ExecutionSnapshot, type ExecutionState, type TradeRecord } from '../actors/execution-state.js';
 import type { Clock } from '../core/clock.js';
+import type { Broker, OrderView } from '../core/broker.js';
 import type { MarketEvent } from '../core/events.js';
 import type { InstrumentRules } from '../core/instrument-rounding.js';
 import { DEFAULT_PLAN_CONFIG } from '../core/trade-plan.js';
@@ -17,6 +18,7 @@ import { ExecutionStateStore } from '../sinks/db/execution-state-store.js';
 import { registerExecutionMetrics, type ExecutionMetrics } from '../sinks/execution-metrics.js';
 import type { Logger } from '../sinks/logger.js';
 import { DEFAULT_PAPER_BROKER_CONFIG, PaperBroker, type PaperBrokerConfig, type PaperBrokerState } from '../sinks/paper-broker.js';
+import { startBybitTrading, type VenueStatus } from './bybit-trading.js';
 import type { Config } from './config.js';
 import { loadPatterns, RowCoalescer } from './execution-rows.js';
 
@@ -56,6 +58,15 @@ export function executionSettings(trading: Config['trading'], coinglassAvailable
   };
 }
 
+/**
+ * A broker the part trades on: the port, plus what the paper broker (prices from the market tap) or a venue
+ * (orders it sent) offers the operator views.
+ */
+export type TradingBroker = Broker & {
+  onPrice?(symbol: string, lastPrice: number, markPrice: number): void;
+  recentOrders(): OrderView[];
+};
+
 export interface ExecutionPartOptions {
   readonly clock: Clock;
   readonly engine: Pick<Engine, 'setSuccessRates' | 'marketTap'>;
@@ -75,6 +86,13 @@ export interface ExecutionPartOptions {
   /** Delay before state and coalesced rows are saved; 0 saves after every message (tests). */
   readonly persistDelayMs?: number;
   readonly killSwitch?: boolean;
+  /**
+   * The broker to trade on (a started Bybit venue's). Without it the part builds the paper broker from `paper`
+   * and its saved state (replay, bench and TRADING_MODE=paper).
+   */
+  readonly broker?: TradingBroker;
+  /** The exchange session's state (stream, last reconciliation), shown by /positions, /orders and /risk. */
+  readonly venueStatus?: () => VenueStatus;
 }
 
 /**
@@ -83,7 +101,7 @@ export interface ExecutionPartOptions {
  * `replay` and the bench start it with `startExecution` and stop it with `stop()`.
  */
 export interface ExecutionPart {
-  readonly broker: PaperBroker;
+  readonly broker: TradingBroker;
   readonly ref: ActorRef<ExecutionMessage, ExecutionState>;
   /** Hand every engine output here; signals, evaluations and bars go to the actor. */
   onEngineOutput(event: EngineOutput): void;
@@ -97,19 +115,28 @@ export interface ExecutionPart {
 export async function startExecution(opts: ExecutionPartOptions): Promise<ExecutionPart> {
   await opts.storeReady;
   const stateStore = opts.store === undefined ? undefined : new ExecutionStateStore(opts.store.db);
+  // The actor's state is kept per venue: paper trades never meet a Bybit account's, nor testnet's live ones.
+  const execKey = opts.broker === undefined ? 'execution' : `execution-${opts.broker.venue}`;
   const [brokerDoc, execDoc, patterns] = stateStore === undefined ? [undefined, undefined, []] : await Promise.all([
-    stateStore.load<PaperBrokerState>('paper-broker'),
-    stateStore.load<ExecutionSnapshot>('execution'),
+    opts.broker === undefined ? stateStore.load<PaperBrokerState>('paper-broker') : undefined,
+    stateStore.load<ExecutionSnapshot>(execKey),
     loadPatterns(opts.store!.db),
   ]);
-  const broker = new PaperBroker(() => opts.clock.now(), opts.paper, brokerDoc?.state);
+  const paper = opts.broker === undefined ? new PaperBroker(() => opts.clock.now(), opts.paper, brokerDoc?.state) : undefined;
+  const broker: TradingBroker = paper ?? opts.broker!;
   const rows = opts.store === undefined ? undefined : new RowCoalescer(opts.store.writer, opts.execution.agentName, opts.execution.successPrior);
   let metrics: ExecutionMetrics | undefined;
+  /** Signal time (tsInit) of each order sent and not yet answered, for the signal → acknowledged latency. */
+  const signalAtByLinkId = new Map<string, number>();
   const system = new ActorSystem<ExecutionOutput>({
     clock: opts.clock,
     drain: { mode: 'sync' },
     onOutput: (o) => {
-      if (o.kind === 'order-sent') metrics?.observeSignalToOrder(o.latencyMs);
+      if (o.kind === 'order-sent') {
+        metrics?.observeSignalToOrder(o.latencyMs);
+        // The paper broker answers inside submit, before this output: only an asynchronous venue is measured.
+        if (metrics !== undefined && opts.broker !== undefined && signalAtByLinkId.size < 10_000) signalAtByLinkId.set(o.orderLinkId, o.tsMs - o.latencyMs);
+      }
       else if (o.kind === 'success-rates') opts.engine.setSuccessRates(o.rates);
       else if (o.kind === 'refresh-requested') opts.requestRefresh?.(o.symbol);
       else if (o.kind === 'risk') opts.log?.warn({ risk: o.transition }, `risk ${o.transition.from} → ${o.transition.to}: ${o.transition.reason}`);
@@ -130,6 +157,11 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
   };
   rewatch();
   broker.subscribe((event) => {
+    if (event.kind === 'order-accepted' || event.kind === 'order-rejected') {
+      const at = signalAtByLinkId.get(event.order.orderLinkId);
+      signalAtByLinkId.delete(event.order.orderLinkId);
+      if (at !== undefined && event.kind === 'order-accepted') metrics?.observeSignalToAck(opts.clock.now() - at);
+    }
     if (event.kind !== 'trading-stop-set' && event.kind !== 'position-closed') rows?.order(event.order, broker.venue, ref.peek()?.tradeByLinkId.get(event.order.orderLinkId));
     rewatch();
     ref.tell({ kind: 'broker', event });
@@ -137,7 +169,7 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
   opts.engine.marketTap = (event: MarketEvent) => {
     if (!watched.has(event.symbol) || event.kind === 'liquidations') return;
     const mark = event.kind === 'ticker' ? event.markPrice : NaN;
-    broker.onPrice(event.symbol, event.lastPrice, mark);
+    broker.onPrice?.(event.symbol, event.lastPrice, mark);
     if (event.kind === 'ticker') ref.tell({ kind: 'mark', symbol: event.symbol, lastPrice: event.lastPrice, markPrice: mark, tsInit: event.tsInit });
   };
 
@@ -150,10 +182,10 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
     const state = ref.peek();
     if (stateStore === undefined || state === undefined) return saving;
     const at = opts.clock.now();
-    const brokerState = broker.snapshot();
+    const brokerState = paper?.snapshot();
     const execState = snapshotExecution(state);
     saving = saving
-      .then(() => Promise.all([stateStore.save('paper-broker', brokerState, at), stateStore.save('execution', execState, at)]))
+      .then(() => Promise.all([brokerState === undefined ? undefined : stateStore.save('paper-broker', brokerState, at), stateStore.save(execKey, execState, at)]))
       .then(() => undefined)
       .catch((err: unknown) => opts.log?.error({ err: err instanceof Error ? err.message : String(err) }, 'execution state not saved; retried on the next change'));
     return saving;
@@ -174,6 +206,7 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
   ref.tell({ kind: 'start' });
   if (opts.killSwitch === true) ref.tell({ kind: 'kill-switch', on: true });
 
+  const exchange = (): { exchange?: VenueStatus } => (opts.venueStatus === undefined ? {} : { exchange: opts.venueStatus() });
   const tradeView = (t: TradeRecord) => ({ ...t, entryFills: t.entryFills.length, exitFills: t.exitFills.length });
   return {
     broker,
@@ -181,7 +214,7 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
     onEngineOutput(event) {
       if (event.kind === 'signal') {
         // The broker needs the price the signal fired at for a market entry on a coin it does not watch yet.
-        if (!watched.has(event.signal.symbol)) broker.onPrice(event.signal.symbol, event.signal.features.lastPrice, NaN);
+        if (!watched.has(event.signal.symbol)) broker.onPrice?.(event.signal.symbol, event.signal.features.lastPrice, NaN);
         ref.tell(event);
       } else if (event.kind === 'evaluated' || event.kind === 'bar') ref.tell(event);
     },
@@ -197,9 +230,10 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
               return { ...p, roePct, tradeId: id ?? null, style: t?.style ?? null, trailingStep: t?.trailingStep ?? null, notes: t?.notes ?? [] };
             }),
             account: broker.account(),
+            ...exchange(),
           };
         },
-        '/orders': () => ({ venue: broker.venue, open: broker.openOrders(), recent: broker.recentOrders().slice(-100).reverse() }),
+        '/orders': () => ({ venue: broker.venue, open: broker.openOrders(), recent: broker.recentOrders().slice(-100).reverse(), ...exchange() }),
         '/trades': (q) => {
           const limit = Math.min(500, Math.max(1, Number(q.get('limit') ?? 50) || 50));
           const s = ref.peek();
@@ -208,7 +242,7 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
         },
         '/risk': () => {
           const s = ref.peek();
-          return { risk: s?.risk ?? null, limits: opts.execution.risk, account: broker.account(), counters: s?.counters ?? null };
+          return { risk: s?.risk ?? null, limits: opts.execution.risk, account: broker.account(), counters: s?.counters ?? null, ...exchange() };
         },
       };
     },
@@ -224,12 +258,17 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
 /**
  * Trading as a daemon part. Its state loads once the store has its schema (never trade without the saved
  * positions), so `start` kicks the load off and returns at once: a database that is down delays trading, not the
- * daemon. `stop` runs before the engine drains, so signals raised during shutdown open nothing.
+ * daemon. TRADING_MODE picks the broker: `paper` the paper broker; `testnet`, `demo` and `live` a Bybit venue,
+ * which must start (keys, one-way mode, first reconciliation) before the actor sees a signal. A venue that refuses
+ * to start means no trading at all, one error line, and `/risk` saying why; never a silent fallback to paper.
+ * `stop` runs before the engine drains, so signals raised during shutdown open nothing; the venue stops after the
+ * actor, so the actor's last commands still reach the exchange.
  */
 export function executionPart(w: DaemonWiring): Part {
   const { config, log } = w;
   const signalRanges = COINGLASS_RANGES.filter((r) => (config.signalRangeWeights[r] ?? 0) > 0);
   let starting: Promise<void> = Promise.resolve();
+  let venueStop: (() => Promise<void>) | undefined;
   return {
     name: 'execution',
     start() {
@@ -239,7 +278,7 @@ export function executionPart(w: DaemonWiring): Part {
         return;
       }
       const coinglass = w.coinglass;
-      starting = startExecution({
+      const common: ExecutionPartOptions = {
         clock: w.clock,
         engine,
         ...executionSettings(config.trading, coinglass !== undefined),
@@ -251,13 +290,39 @@ export function executionPart(w: DaemonWiring): Part {
         killSwitch: config.trading.killSwitch,
         // The pre-trade lane: fresh snapshots reach the engine, whose next evaluation the plan is waiting for.
         requestRefresh: (symbol) => void coinglass?.refreshForTrade(symbol, signalRanges, config.trading.pretradeRefreshTimeoutMs),
-      }).then(
-        (part) => {
+      };
+      const failed = (err: unknown): void => log.error({ err: err instanceof Error ? err.message : String(err) }, 'trading disabled: execution state could not be loaded');
+      if (config.trading.mode === 'paper') {
+        starting = startExecution(common).then((part) => {
           w.execution = part;
           log.info({ venue: part.broker.venue, equityUsd: part.broker.account().equityUsd, positions: part.broker.positions().length }, 'trading on the paper broker');
-        },
-        (err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'trading disabled: execution state could not be loaded'),
-      );
+        }, failed);
+      } else {
+        const mode = config.trading.mode;
+        starting = startBybitTrading(config, log, w.metrics.registry).then(async (b) => {
+          if (!b.ok) {
+            w.tradingRefusal = { venue: `bybit-${mode}`, reason: b.reason, message: b.message, atMs: w.clock.now() };
+            log.error({ venue: `bybit-${mode}`, reason: b.reason }, `trading disabled: the Bybit ${mode} venue refused to start: ${b.message}`);
+            return;
+          }
+          // The actor's last commands (cancels on HALTED, stop moves) reach the exchange before the venue stops.
+          venueStop = async () => {
+            await b.trading.broker.idle();
+            await b.trading.venue.stop();
+          };
+          try {
+            const part = await startExecution({ ...common, broker: b.trading.broker, venueStatus: () => b.trading.status() });
+            w.execution = part;
+            const a = part.broker.account();
+            log.info({ venue: part.broker.venue, equityUsd: a.equityUsd, positions: part.broker.positions().length, openOrders: part.broker.openOrders().length }, `trading on Bybit ${mode}`);
+          } catch (err) {
+            failed(err);
+            w.tradingRefusal = { venue: `bybit-${mode}`, reason: 'STATE_UNREADABLE', message: err instanceof Error ? err.message : String(err), atMs: w.clock.now() };
+            venueStop = undefined;
+            await b.trading.venue.stop();
+          }
+        }, failed);
+      }
       w.executionStarted = starting;
     },
     async stop() {
@@ -265,6 +330,8 @@ export function executionPart(w: DaemonWiring): Part {
       const part = w.execution;
       w.execution = undefined;
       await part?.stop();
+      await venueStop?.();
+      venueStop = undefined;
     },
   };
 }

@@ -12,6 +12,8 @@ export interface ExecutionMetricSources {
 export interface ExecutionMetrics {
   /** Signal receipt (tsInit) → order handed to the broker port, ms. */
   observeSignalToOrder(latencyMs: number): void;
+  /** Signal receipt (tsInit) → the venue acknowledged the order (order-accepted), ms. */
+  observeSignalToAck(latencyMs: number): void;
 }
 
 const RISK_MODES: readonly RiskMode[] = ['ACTIVE', 'REDUCING', 'HALTED'];
@@ -59,5 +61,11 @@ export function registerExecutionMetrics(registry: Registry, sources: ExecutionM
       for (const m of RISK_MODES) this.set({ state: m }, m === mode ? 1 : 0);
     },
   });
-  return { observeSignalToOrder: (ms) => latency.observe(ms / 1000) };
+  const ack = new Histogram({
+    name: 'whalestack_signal_to_ack_seconds',
+    help: 'Time from the frame that completed a signal (tsInit) to its order acknowledged by the venue',
+    buckets: [0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30],
+    registers: [registry],
+  });
+  return { observeSignalToOrder: (ms) => latency.observe(ms / 1000), observeSignalToAck: (ms) => ack.observe(ms / 1000) };
 }

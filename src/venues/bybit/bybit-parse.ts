@@ -43,19 +43,21 @@ export function parsePosition(r: unknown): VenuePosition | undefined {
   return {
     symbol: str(p.symbol), side: s, size, avgPrice: num(p.avgPrice ?? p.entryPrice) || num(p.entryPrice), stopLoss: num(p.stopLoss),
     takeProfit: num(p.takeProfit), leverage: num(p.leverage), unrealisedPnlUsd: num(p.unrealisedPnl),
+    markPrice: num(p.markPrice), liquidationPrice: num(p.liqPrice),
   };
 }
 
-/** Trade executions only (funding, ADL and delivery rows carry no order of ours). */
+/** Trade and liquidation (`BustTrade`) executions only (funding, ADL and delivery rows carry no order of ours). */
 export function parseExecution(r: unknown): VenueExecution | undefined {
   if (typeof r !== 'object' || r === null) return undefined;
   const e = r as Row;
   const s = side(e.side);
-  if (s === undefined || str(e.execId) === '' || str(e.symbol) === '' || (e.execType !== undefined && e.execType !== 'Trade')) return undefined;
+  if (s === undefined || str(e.execId) === '' || str(e.symbol) === '' || (e.execType !== undefined && e.execType !== 'Trade' && e.execType !== 'BustTrade')) return undefined;
   const stop = str(e.stopOrderType);
   return {
     execId: str(e.execId), orderId: str(e.orderId), orderLinkId: str(e.orderLinkId), symbol: str(e.symbol), side: s, execPrice: num(e.execPrice),
     execQty: num(e.execQty), execFeeUsd: num(e.execFee), execPnlUsd: num(e.execPnl), stopOrderType: stop === 'UNKNOWN' ? '' : stop, execTimeMs: num(e.execTime),
+    isMaker: e.isMaker === true || e.isMaker === 'true', liquidation: e.execType === 'BustTrade',
   };
 }
 

@@ -5,7 +5,7 @@ import { noteOrder, placeEntry, placeLadder, type PlacementContext } from './ord
 import { BybitPrivateStream } from './private-stream.js';
 import { reconcile, type ReconcileReport } from './reconciler.js';
 import { VenueState, type VenueSnapshot } from './venue-state.js';
-import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueResult } from './venue-types.js';
+import { newCounters, type EntryIntent, type OrderRecordStore, type VenueCounters, type VenueExecution, type VenueLog, type VenueOrder, type VenuePosition, type VenueResult } from './venue-types.js';
 
 export interface BybitVenueOptions {
   readonly restUrl: string;
@@ -36,6 +36,12 @@ export interface BybitVenueOptions {
    * reconciliation re-delivers the lookback window, so consumers key fills by execId.
    */
   readonly onExecution?: (e: VenueExecution) => void;
+  /** Every order update from the private stream (status changes: cancelled, rejected, filled), after the venue applied it. */
+  readonly onOrder?: (o: VenueOrder) => void;
+  /** Every position update from the private stream (undefined = flat), after the venue applied it. */
+  readonly onPosition?: (symbol: string, p: VenuePosition | undefined) => void;
+  /** An order whose outcome was unknown that a reconciliation found was never on the exchange (not resent). */
+  readonly onOrderMissing?: (orderLinkId: string) => void;
 }
 
 export type StartResult = { readonly ok: true; readonly marginMode: string } | { readonly ok: false; readonly reason: string; readonly message: string };
@@ -157,6 +163,20 @@ export class BybitVenue {
     return this.started ? trailStop(this.ctx, symbol, stopLoss) : Promise.resolve(notStarted(`trail-${symbol}`));
   }
 
+  /**
+   * Sets the symbol's leverage (both sides, one-way mode) before an entry planned at that leverage, so the
+   * exchange's margin and liquidation price are the plan's. An unchanged leverage (110043) is done.
+   */
+  async setLeverage(symbol: string, leverage: number): Promise<VenueResult> {
+    const id = `leverage-${symbol}`;
+    if (!this.started) return notStarted(id);
+    const out = await this.rest.call('/v5/position/set-leverage', (c) => c.setLeverage({ category: 'linear', symbol, buyLeverage: String(leverage), sellLeverage: String(leverage) }), [110043]);
+    if (out.ok) return { status: 'done', orderLinkId: id, recovered: false };
+    return out.kind === 'refused'
+      ? { status: 'refused', orderLinkId: id, reason: 'EXCHANGE_REFUSED', retCode: out.retCode, message: `${out.retCode} ${out.retMsg}` }
+      : { status: 'unknown', orderLinkId: id, message: out.error };
+  }
+
   /** Closes the whole position at market, reduce-only, idempotent by `orderLinkId`. */
   closePosition(symbol: string, orderLinkId: string): Promise<VenueResult> {
     return this.started ? closePosition(this.ctx, symbol, orderLinkId) : Promise.resolve(notStarted(orderLinkId));
@@ -181,6 +201,14 @@ export class BybitVenue {
         report = await reconcile(this.ctx, { cancelUnknownOrders: this.opts.cancelUnknownOrders ?? false, emergencyStopPct: this.opts.emergencyStopPct ?? 5, sinceMs: since });
         if (report.ok) this.lastExecSinceMs = startedAt - 60_000;
         for (const e of report.executions) this.deliver(e);
+        for (const id of report.recordsSettled) {
+          if (this.opts.store.get(id)?.status !== 'not_found') continue;
+          try {
+            this.opts.onOrderMissing?.(id);
+          } catch (err) {
+            this.opts.log.error({ err: err instanceof Error ? err.message : String(err), orderLinkId: id }, 'bybit: onOrderMissing handler threw');
+          }
+        }
       } while (this.again && this.started);
       return report;
     };
@@ -200,6 +228,7 @@ export class BybitVenue {
         if (o === undefined) continue;
         this.state.applyOrder(o);
         noteOrder(this.ctx, o);
+        this.notifyOrder(o);
       } else if (topic.startsWith('position')) {
         const { symbol, size } = (row ?? {}) as { symbol?: unknown; size?: unknown };
         if (typeof symbol !== 'string' || typeof size !== 'string' || !Number.isFinite(Number(size))) {
@@ -208,6 +237,11 @@ export class BybitVenue {
         }
         const p = parsePosition(row);
         this.state.applyPosition(symbol, p);
+        try {
+          this.opts.onPosition?.(symbol, p);
+        } catch (err) {
+          this.opts.log.error({ err: err instanceof Error ? err.message : String(err), symbol }, 'bybit: onPosition handler threw; update applied anyway');
+        }
         if (p && p.stopLoss === 0 && this.started && !this.protecting.has(symbol)) {
           this.protecting.add(symbol);
           void protectPosition(this.ctx, p, this.opts.emergencyStopPct ?? 5).finally(() => this.protecting.delete(symbol));
@@ -218,6 +252,14 @@ export class BybitVenue {
       } else if (topic === 'wallet') {
         this.state.wallet = parseWallet(row) ?? this.state.wallet;
       }
+    }
+  }
+
+  private notifyOrder(o: VenueOrder): void {
+    try {
+      this.opts.onOrder?.(o);
+    } catch (err) {
+      this.opts.log.error({ err: err instanceof Error ? err.message : String(err), orderLinkId: o.orderLinkId }, 'bybit: onOrder handler threw; update applied anyway');
     }
   }
 

@@ -93,6 +93,9 @@ export interface VenuePosition {
   readonly takeProfit: number;
   readonly leverage: number;
   readonly unrealisedPnlUsd: number;
+  /** Bybit's mark and liquidation prices for the position; 0 when the row did not carry them. */
+  readonly markPrice: number;
+  readonly liquidationPrice: number;
 }
 
 /** An open order as the exchange holds it. */
@@ -127,6 +130,10 @@ export interface VenueExecution {
   /** `StopLoss`, `TakeProfit`, `TrailingStop`, or '' for an ordinary order. */
   readonly stopOrderType: string;
   readonly execTimeMs: number;
+  /** Bybit's `isMaker`: maker fills pay the maker fee. */
+  readonly isMaker: boolean;
+  /** A liquidation fill (Bybit `execType=BustTrade`). */
+  readonly liquidation: boolean;
 }
 
 /** Account figures from the exchange; risk uses these in testnet/demo/live instead of paper numbers. */
