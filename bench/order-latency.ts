@@ -1,11 +1,10 @@
-import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/cli/config.js';
 import { executionSettings, startExecution } from '../src/cli/execution.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../src/core/trigger.js';
 import { Engine } from '../src/engine/engine.js';
 import { SIMULATED_MARKET_LIQUIDITY } from '../src/streams/market-simulator.js';
-import { BENCH_START_MS, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
+import { BENCH_START_MS, driveMarket, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
 import { isMain, percentile, round } from './stats.js';
 
 
@@ -65,23 +64,8 @@ export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Pro
       part!.broker.submit({ kind: 'close-position', symbol: o.symbol, orderLinkId: `c${closes}` });
     },
   });
-  for (let i = 0; i < liveFrom; i++) {
-    clock.virtual.advanceTo(records[i]!.t);
-    engine.ingest(records[i]!.d, records[i]!.t);
-  }
-  clock.goLive();
-  live = true;
-  const timed = records.slice(liveFrom);
-  const wallStart = performance.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(timed.length, Math.floor(((performance.now() - wallStart) / 1000) * rate));
-      while (sent < due) engine.ingest(timed[sent++]!.d, clock.now());
-      if (sent < timed.length) setImmediate(tick);
-      else resolve();
-    };
-    tick();
+  const framesTimed = await driveMarket(engine, clock, records, liveFrom, rate, () => {
+    live = true;
   });
   const o = Float64Array.from(orderLatency).sort();
   const f = Float64Array.from(frameLatency).sort();
@@ -89,7 +73,7 @@ export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Pro
   const se = Float64Array.from(signalToEmit).sort();
   return {
     rate_frames_per_sec: rate,
-    frames_timed: timed.length,
+    frames_timed: framesTimed,
     signals,
     orders: o.length,
     refused: JSON.stringify(refused),

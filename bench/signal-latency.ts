@@ -1,10 +1,9 @@
-import { performance } from 'node:perf_hooks';
 import type { SignalRaised } from '../src/actors/messages.js';
 import { Engine } from '../src/engine/engine.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { DEFAULT_TRIGGER_CONFIG } from '../src/core/trigger.js';
 import { SIMULATED_MARKET_LIQUIDITY } from '../src/streams/market-simulator.js';
-import { BENCH_START_MS, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
+import { BENCH_START_MS, driveMarket, MIN, signalBenchMarket, SwitchableClock } from './signal-market.js';
 import { isMain, percentile, round } from './stats.js';
 
 
@@ -34,29 +33,14 @@ export async function benchSignalLatency(opts: { ratePerSec?: number } = {}): Pr
       if (live) frameLatency.push(ms);
     },
   });
-  for (let i = 0; i < liveFrom; i++) {
-    clock.virtual.advanceTo(records[i]!.t);
-    engine.ingest(records[i]!.d, records[i]!.t);
-  }
-  clock.goLive();
-  live = true;
-  const timed = records.slice(liveFrom);
-  const wallStart = performance.now();
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const due = Math.min(timed.length, Math.floor(((performance.now() - wallStart) / 1000) * rate));
-      while (sent < due) engine.ingest(timed[sent++]!.d, clock.now());
-      if (sent < timed.length) setImmediate(tick);
-      else resolve();
-    };
-    tick();
+  const framesTimed = await driveMarket(engine, clock, records, liveFrom, rate, () => {
+    live = true;
   });
   const s = Float64Array.from(signalLatency).sort();
   const f = Float64Array.from(frameLatency).sort();
   return {
     rate_frames_per_sec: rate,
-    frames_timed: timed.length,
+    frames_timed: framesTimed,
     signals: s.length,
     signal_p50_ms: round(percentile(s, 50), 4),
     signal_p99_ms: round(percentile(s, 99), 4),

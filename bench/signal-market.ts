@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { LiveClock } from '../src/cli/live-clock.js';
 import { VirtualClock, type Clock } from '../src/core/clock.js';
 import type { TapeRecord } from '../src/core/tape-record.js';
@@ -45,4 +46,38 @@ export function signalBenchMarket(): TapeRecord[] {
       ],
     }),
   ].filter((r) => r.k === undefined);
+}
+
+/**
+ * Feeds `records` to `engine`: those before `liveFrom` on virtual time (warm-up), then `goLive()` and the rest
+ * paced at `ratePerSec` on wall time, each frame stamped with its wall receipt time. `onLive` runs at the switch.
+ * Resolves with the number of frames delivered live.
+ */
+export async function driveMarket(
+  engine: { ingest(text: string, tsInit: number): void },
+  clock: SwitchableClock,
+  records: readonly TapeRecord[],
+  liveFrom: number,
+  ratePerSec: number,
+  onLive: () => void,
+): Promise<number> {
+  for (let i = 0; i < liveFrom; i++) {
+    clock.virtual.advanceTo(records[i]!.t);
+    engine.ingest(records[i]!.d, records[i]!.t);
+  }
+  clock.goLive();
+  onLive();
+  const timed = records.slice(liveFrom);
+  const wallStart = performance.now();
+  let sent = 0;
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const due = Math.min(timed.length, Math.floor(((performance.now() - wallStart) / 1000) * ratePerSec));
+      while (sent < due) engine.ingest(timed[sent++]!.d, clock.now());
+      if (sent < timed.length) setImmediate(tick);
+      else resolve();
+    };
+    tick();
+  });
+  return timed.length;
 }
