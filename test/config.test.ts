@@ -33,7 +33,7 @@ describe('config', () => {
   });
 
   it('storage: TimescaleDB auto by default, off on request; PGlite shared_buffers bounded', () => {
-    expect(loadConfig({})).toMatchObject({ timescaledb: 'auto', pgliteSharedBuffersMb: 16 });
+    expect(loadConfig({})).toMatchObject({ timescaledb: 'auto', pgliteSharedBuffersMb: 8 });
     expect(loadConfig({ TIMESCALEDB: 'off', PGLITE_SHARED_BUFFERS_MB: '32' })).toMatchObject({ timescaledb: 'off', pgliteSharedBuffersMb: 32 });
     expect(problemsOf({ TIMESCALEDB: 'yes' })[0]).toMatch(/^TIMESCALEDB: /);
     expect(problemsOf({ PGLITE_SHARED_BUFFERS_MB: '0' })[0]).toMatch(/^PGLITE_SHARED_BUFFERS_MB: /);

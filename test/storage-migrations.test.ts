@@ -147,12 +147,12 @@ describe('migrations on PGlite', () => {
       expect(report.skipped).toEqual(TS_FILES);
       expect(lines.filter((l) => l.startsWith('timescaledb feature skipped'))).toHaveLength(TS_FILES.length);
       await expectCatalogMatchesSpecs(db);
-      // Bounded memory: 16 MB of shared_buffers instead of PGlite's 128 MB (resident for the daemon's life).
+      // Bounded memory: 8 MB of shared_buffers instead of PGlite's 128 MB (resident for the daemon's life).
       const sb = await db.query<{ shared_buffers: string }>('SHOW shared_buffers');
-      expect(sb.rows[0]?.shared_buffers).toBe('16MB');
+      expect(sb.rows[0]?.shared_buffers).toBe('8MB');
       await db.close();
-      const reopened = await PgliteDatabase.open(dir, { sharedBuffersMb: 8 });
-      expect((await reopened.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]?.shared_buffers).toBe('8MB');
+      const reopened = await PgliteDatabase.open(dir, { sharedBuffersMb: 12 });
+      expect((await reopened.query<{ shared_buffers: string }>('SHOW shared_buffers')).rows[0]?.shared_buffers).toBe('12MB');
       const again = await migrate(reopened, {});
       expect(again.applied).toEqual([]);
       await reopened.close();

@@ -140,7 +140,7 @@ export const CONFIG_SCHEMA = z.object({
   DB_FLUSH_INTERVAL_MS: int(10, 600_000).default(1000),
   DB_MAX_BUFFERED_ROWS: int(100, 10_000_000).default(50_000),
   TIMESCALEDB: z.enum(['auto', 'off']).default('auto'),
-  PGLITE_SHARED_BUFFERS_MB: int(1, 1024).default(16),
+  PGLITE_SHARED_BUFFERS_MB: int(1, 1024).default(8),
   TIMESCALE_CHUNK_INTERVAL: pgInterval.default('1 day'),
   TIMESCALE_COMPRESS_AFTER: pgInterval.default('7 days'),
   TIMESCALE_RETENTION_SNAPSHOTS: pgInterval.default('90 days'),

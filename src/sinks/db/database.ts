@@ -183,8 +183,8 @@ export interface PgliteOptions {
   readonly wasmBaselineOnly?: boolean;
 }
 
-/** Our default `shared_buffers` for PGlite: 16 MB instead of 128 MB (the store is written in batches, rarely read). */
-export const PGLITE_SHARED_BUFFERS_MB = 16;
+/** Our default `shared_buffers` for PGlite: 8 MB instead of 128 MB (the store is written in batches, rarely read). */
+export const PGLITE_SHARED_BUFFERS_MB = 8;
 
 const execFileAsync = promisify(execFile);
 
@@ -227,7 +227,7 @@ async function initPgliteDataDir(dataDir: string): Promise<void> {
 /**
  * Embedded PostgreSQL (WASM) persisted under `dataDir`; one in-process session, so writes are serialized.
  * Memory: the WASM heap only grows, so everything PostgreSQL touches stays resident; the big items are
- * `shared_buffers` (PGlite default 128 MB, ours 16 MB), V8's optimizing-tier code for the 9 MB module (we keep
+ * `shared_buffers` (PGlite default 128 MB, ours 8 MB), V8's optimizing-tier code for the 9 MB module (we keep
  * the baseline tier), and a first start's initdb, which runs in a child process.
  */
 export class PgliteDatabase implements Database {
