@@ -9,7 +9,7 @@ import { replayTape } from '../src/cli/replay.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { writeTape } from '../src/sinks/tape-writer.js';
 import { simulateMarket } from '../src/streams/market-simulator.js';
-import { SIM_LIQUIDITY } from './support/sim-liquidity.js';
+import { SIMULATED_MARKET_LIQUIDITY as SIM_LIQUIDITY } from '../src/streams/market-simulator.js';
 import { MIN, SIM_START } from './support/trading-sim.js';
 
 describe('replay trades on paper on the virtual clock', () => {

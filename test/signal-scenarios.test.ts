@@ -4,7 +4,7 @@ import { Engine, type EngineOutput } from '../src/engine/engine.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
 import { simulateMarket, type MarketScenario } from '../src/streams/market-simulator.js';
-import { SIM_LIQUIDITY as LIQUIDITY } from './support/sim-liquidity.js';
+import { SIMULATED_MARKET_LIQUIDITY as LIQUIDITY } from '../src/streams/market-simulator.js';
 
 
 const START = Date.UTC(2026, 0, 1);

@@ -1,4 +1,4 @@
-import { SIM_LIQUIDITY } from './sim-liquidity.js';
+import { SIMULATED_MARKET_LIQUIDITY as SIM_LIQUIDITY } from '../../src/streams/market-simulator.js';
 import type { ExecutionOutput } from '../../src/actors/execution-state.js';
 import { loadConfig } from '../../src/cli/config.js';
 import { executionSettings, startExecution, type ExecutionPart } from '../../src/cli/execution.js';
