@@ -1,7 +1,4 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { CoinEvaluated } from '../src/actors/messages.js';
 import { loadCoinState } from '../src/cli/liquidity-state.js';
 import { writeEngineOutput } from '../src/cli/storage.js';
@@ -10,9 +7,8 @@ import { CoinLiquidity, DEFAULT_COIN_LIQUIDITY_CONFIG } from '../src/core/coin-l
 import { buildHeatmapSnapshot } from '../src/core/heatmap.js';
 import { BatchWriter } from '../src/sinks/db/batch-writer.js';
 import { PgDatabase } from '../src/sinks/db/database.js';
-import { migrate } from '../src/sinks/db/migrator.js';
 import { pgAvailable } from './support/services.js';
-import { createTestDatabase, type TestDatabase } from './support/storage-db.js';
+import { useMigratedDatabase } from './support/storage-db.js';
 
 const T0 = Date.UTC(2026, 10, 1);
 
@@ -30,19 +26,11 @@ function coinAt(atMs: number): { coin: CoinLiquidity; event: CoinEvaluated } {
 }
 
 describe.runIf(pgAvailable)('coin thresholds and typical sizes survive a restart (PostgreSQL)', () => {
-  let tdb: TestDatabase;
+  const store = useMigratedDatabase('ws-coin-state-');
   let db: PgDatabase;
   let dir: string;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = new PgDatabase({ connectionString: tdb.url });
-    await migrate(db, {});
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-coin-state-'));
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ db, dir } = store);
   });
 
   it('stores the floor with its source, keeps an operator override through later writes, and restores both', async () => {

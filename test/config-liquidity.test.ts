@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/cli/config.js';
+import { loadConfig } from '../src/cli/config.js';
 import { engineSettings } from '../src/cli/engine-settings.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { problemsOf } from './support/config-problems.js';
 
 describe('liquidation-intelligence settings', () => {
   it("default to the founder's bands and the blueprint's trigger", () => {

@@ -2,17 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/cli/config.js';
-
-function problemsOf(env: Record<string, string>, file?: string): string[] {
-  try {
-    loadConfig(env, file);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { loadConfig } from '../src/cli/config.js';
+import { problemsOf } from './support/config-problems.js';
 
 const keys = { BYBIT_API_KEY: 'k-123456', BYBIT_API_SECRET: 's-abcdef' };
 

@@ -4,18 +4,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CONFIG_KEYS, ConfigError, loadConfig } from '../src/cli/config.js';
+import { CONFIG_KEYS, loadConfig } from '../src/cli/config.js';
 import { createLogger } from '../src/sinks/logger.js';
-
-function problemsOf(env: Record<string, string>, file?: string): string[] {
-  try {
-    loadConfig(env, file);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { problemsOf } from './support/config-problems.js';
 
 describe('config', () => {
   it('has safe defaults: mainnet public data, local operator port, no database or Redis', () => {

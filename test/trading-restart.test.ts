@@ -1,30 +1,20 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { VirtualClock } from '../src/core/clock.js';
 import { BatchWriter } from '../src/sinks/db/batch-writer.js';
 import { PgDatabase } from '../src/sinks/db/database.js';
 import { migrate } from '../src/sinks/db/migrator.js';
-import { createTestDatabase, type TestDatabase } from './support/storage-db.js';
+import { pgAvailable } from './support/services.js';
+import { createTestDatabase, useMigratedDatabase } from './support/storage-db.js';
 import { LADDER_ENV, LADDER_SCENARIOS, MIN, outputsOf, runTrading, SIM_START } from './support/trading-sim.js';
 
 const KILL_AT = SIM_START + 44.8 * MIN;
 
-describe('restart with open paper positions and pending ladder orders', () => {
-  let tdb: TestDatabase;
+describe.runIf(pgAvailable)('restart with open paper positions and pending ladder orders', () => {
+  const store = useMigratedDatabase('ws-restart-');
   let db: PgDatabase;
   let dir: string;
-  beforeAll(async () => {
-    tdb = await createTestDatabase();
-    db = new PgDatabase({ connectionString: tdb.url });
-    await migrate(db, {});
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ws-restart-'));
-  });
-  afterAll(async () => {
-    await db?.close();
-    await tdb?.drop();
-    fs.rmSync(dir, { recursive: true, force: true });
+  beforeAll(() => {
+    ({ db, dir } = store);
   });
 
   it('comes back with the same position, the same resting rungs and the stop in place; sends nothing twice; the close and the learned rate reach the store', async () => {

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/cli/config.js';
+import { loadConfig } from '../../src/cli/config.js';
 import { engineSettings } from '../../src/cli/engine-settings.js';
 import { VirtualClock } from '../../src/core/clock.js';
 import { Engine } from '../../src/engine/engine.js';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { problemsOf } from '../support/config-problems.js';
 
 describe('config: only plain numbers, every setting in its domain', () => {
   it.each([

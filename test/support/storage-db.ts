@@ -1,3 +1,9 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { PgDatabase } from '../../src/sinks/db/database.js';
+import { migrate } from '../../src/sinks/db/migrator.js';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LiveClock } from '../../src/cli/live-clock.js';
@@ -56,4 +62,24 @@ export function wallClock(): LiveClock {
  */
 export function recentBaseMs(nowMs: number = Date.now()): number {
   return Math.floor(nowMs / 3_600_000) * 3_600_000 - 3_600_000;
+}
+
+/**
+ * A migrated throwaway database and a journal directory for one `describe` block: created in `beforeAll`,
+ * dropped and removed in `afterAll`. Read `db` and `dir` inside the tests (they exist only once set up).
+ */
+export function useMigratedDatabase(dirPrefix: string): { readonly db: PgDatabase; readonly dir: string; readonly tdb: TestDatabase } {
+  const state = {} as { db: PgDatabase; dir: string; tdb: TestDatabase };
+  beforeAll(async () => {
+    state.tdb = await createTestDatabase();
+    state.db = new PgDatabase({ connectionString: state.tdb.url });
+    await migrate(state.db, {});
+    state.dir = fs.mkdtempSync(path.join(os.tmpdir(), dirPrefix));
+  });
+  afterAll(async () => {
+    await state.db?.close();
+    await state.tdb?.drop();
+    if (state.dir !== undefined) fs.rmSync(state.dir, { recursive: true, force: true });
+  });
+  return state;
 }
