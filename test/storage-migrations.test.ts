@@ -53,10 +53,11 @@ const TS_FILES = [
   '003_timescale_compression_retention.sql',
   '004_timescale_bars_hourly.sql',
   '005_timescale_compression_segments.sql',
+  '009_timescale_history.sql',
 ];
 
 /** Plain (non-TimescaleDB) migrations after 001, applied on every server. */
-const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql'];
+const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql', '008_history.sql'];
 
 describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;
@@ -76,7 +77,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name
     const [first, concurrent] = await Promise.all([migrate(db, { log, ...opts }), migrate(db, opts)]);
     const withTs = mode.name === 'timescaledb';
     expect(first.timescaledb.available).toBe(withTs);
-    expect([...first.applied, ...concurrent.applied].sort()).toEqual(withTs ? ['001_core_tables.sql', ...TS_FILES, ...PLAIN_LATER] : ['001_core_tables.sql', ...PLAIN_LATER]);
+    expect([...first.applied, ...concurrent.applied].sort()).toEqual(withTs ? ['001_core_tables.sql', ...TS_FILES, ...PLAIN_LATER].sort() : ['001_core_tables.sql', ...PLAIN_LATER]);
     const featureLines = lines.filter((l) => l.startsWith(withTs ? 'timescaledb feature enabled' : 'timescaledb feature skipped'));
     if (withTs) {
       expect(first.skipped).toEqual([]);
@@ -102,11 +103,13 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name
     expect(again.applied).toEqual([]);
     expect(again.skipped).toEqual(withTs ? [] : TS_FILES);
     const recorded = await db.query<{ name: string; status: string }>('SELECT name, status FROM schema_migrations ORDER BY name');
-    expect(recorded.rows).toEqual([
-      { name: '001_core_tables.sql', status: 'applied' },
-      ...TS_FILES.map((name) => ({ name, status: withTs ? 'applied' : 'skipped' })),
-      ...PLAIN_LATER.map((name) => ({ name, status: 'applied' })),
-    ]);
+    expect(recorded.rows).toEqual(
+      [
+        { name: '001_core_tables.sql', status: 'applied' },
+        ...TS_FILES.map((name) => ({ name, status: withTs ? 'applied' : 'skipped' })),
+        ...PLAIN_LATER.map((name) => ({ name, status: 'applied' })),
+      ].sort((a, b) => a.name.localeCompare(b.name)),
+    );
   });
 
   it('refuses to run when an applied file was edited, naming the file', async () => {

@@ -96,6 +96,7 @@ describe('TimescaleDB statements follow the documented API', () => {
       '003_timescale_compression_retention.sql',
       '004_timescale_bars_hourly.sql',
       '005_timescale_compression_segments.sql',
+      '009_timescale_history.sql',
     ]);
     for (const m of migrations.filter((f) => !f.requiresTimescale)) {
       expect(m.sql, m.name).not.toMatch(/create_hypertable|timescaledb\.|add_[a-z_]+_policy|time_bucket|CREATE EXTENSION/i);

@@ -237,6 +237,29 @@ export interface RealizedLiquidationRow {
   readonly seq: number;
 }
 
+/** `history_klines`: one Bybit kline from public REST history. `interval` is Bybit's code; `tsMs` is the bar's open. */
+export interface HistoryKlineRow {
+  readonly symbol: string;
+  readonly interval: '1' | '60';
+  readonly tsMs: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  /** Base-coin quantity traded in the bar. */
+  readonly volume: number;
+  /** Quote (USDT) turnover in the bar. */
+  readonly turnover: number;
+}
+
+/** `history_open_interest`: Bybit's open-interest history point (contracts, base coin) at `tsMs`. */
+export interface HistoryOpenInterestRow {
+  readonly symbol: string;
+  readonly interval: '5min' | '1h';
+  readonly tsMs: number;
+  readonly openInterest: number;
+}
+
 /** `execution_refusals`: a signal the execution actor refused, with its stable reason (e.g. `RISK_MAX_POSITIONS`). */
 export interface ExecutionRefusalRow {
   readonly tsMs: number;
@@ -264,6 +287,8 @@ export interface TableRows {
   execution_refusals: ExecutionRefusalRow;
   market_bars_1m: MarketBarRow;
   liquidations: RealizedLiquidationRow;
+  history_klines: HistoryKlineRow;
+  history_open_interest: HistoryOpenInterestRow;
 }
 
 export type TableName = keyof TableRows;

@@ -84,6 +84,11 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
       fundingRate: 0.0001,
     }),
     liquidations: () => ({ tsMs: ts, symbol, side, price, qty: 0.5 + (i % 7), usd: price * (0.5 + (i % 7)), seq: i % 4 }),
+    history_klines: () => ({
+      symbol, interval: i % 2 ? '60' : '1', tsMs: ts, open: price, high: price * 1.01, low: price * 0.99, close: price * 1.002, volume: 1500.5,
+      turnover: 1500.5 * price,
+    }),
+    history_open_interest: () => ({ symbol, interval: i % 2 ? '1h' : '5min', tsMs: ts, openInterest: 5.5e6 + i }),
   };
   return rows[table]() as TableRows[T];
 }

@@ -237,6 +237,19 @@ const specs: readonly TableSpec[] = [
     [['ts', 'timestamptz'], ['symbol', 'text'], ['side', 'text', { values: SIDES }], ['price', 'float8'], ['qty', 'float8'], ['usd', 'float8'], ['seq', 'int4']],
     { key: ['symbol', 'ts', 'seq', 'side', 'price', 'qty'], time: 'ts', hypertable: true },
   ),
+  table(
+    'history_klines',
+    [
+      ['symbol', 'text'], ['interval', 'text', { max: 4, values: ['1', '60'] }], ['ts', 'timestamptz'], ['open', 'float8'], ['high', 'float8'],
+      ['low', 'float8'], ['close', 'float8'], ['volume', 'float8'], ['turnover', 'float8'],
+    ],
+    { key: ['symbol', 'interval', 'ts'], time: 'ts', hypertable: true },
+  ),
+  table(
+    'history_open_interest',
+    [['symbol', 'text'], ['interval', 'text', { max: 4, values: ['5min', '1h'] }], ['ts', 'timestamptz'], ['open_interest', 'float8']],
+    { key: ['symbol', 'interval', 'ts'], time: 'ts', hypertable: true },
+  ),
 ];
 
 /** Every table the writer writes, by name. */
