@@ -16,6 +16,7 @@ import { migrate } from '../sinks/db/migrator.js';
 import path from 'node:path';
 import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
+import { reportCommand, REPORT_OPTIONS, REPORT_USAGE } from './report.js';
 
 interface Command {
   readonly usage: string;
@@ -36,6 +37,7 @@ commands:
   replay     play tapes through the engine on a virtual clock and print a summary
   simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
   migrate    apply pending schema/ migrations to DATABASE_URL (or the embedded store) and exit
+  report     render a saved backtest result (JSON) as a self-contained HTML report
 
 'whalestack <command> --help' describes each command. Configuration comes from the environment
 (see README); --config <file.json> adds a JSON file with the same names (secrets only from the environment).`;
@@ -232,6 +234,13 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: SIMULATE_OPTIONS,
     async run(values) {
       return simulateCommand(values);
+    },
+  },
+  report: {
+    usage: REPORT_USAGE,
+    options: REPORT_OPTIONS,
+    async run(values) {
+      return reportCommand(values);
     },
   },
 };
