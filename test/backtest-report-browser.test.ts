@@ -109,6 +109,9 @@ run('backtest report in headless Chromium', () => {
         }
         return {
           kind: el.dataset.chart,
+          width: el.getBoundingClientRect().width,
+          levels: JSON.parse(el.dataset.levels ?? '[]') as [string, number, number, number, number, number][],
+          bands: Number(el.dataset.bandsDrawn ?? 0),
           coin: Number(el.dataset.coinIndex),
           canvases: canvases.length,
           sized: canvases.every((c: any) => c.width > 0 && c.height > 0 && c.getBoundingClientRect().width > 0),
@@ -132,6 +135,19 @@ run('backtest report in headless Chromium', () => {
       const sides = new Set(input.coins[c.coin]!.clusters.map((k) => k.side));
       if (sides.has('long')) expect(c.blue, `blue bands on coin ${c.coin}`).toBeGreaterThan(100);
       if (sides.has('short')) expect(c.orange, `orange bands on coin ${c.coin}`).toBeGreaterThan(100);
+      const coin = input.coins[c.coin]!;
+      expect(c.bands).toBe(coin.clusters.length);
+      // Stop and take-profit segments: one per trade, over the trade's lifetime, on the right sides of entry.
+      const trades = input.trades.filter((t) => t.symbol === coin.symbol);
+      expect(c.levels.map((l) => l[0])).toEqual(trades.map((t) => t.tradeId));
+      for (const [id, xOpen, xClose, yStop, yEntry, yTp] of c.levels) {
+        const t = trades.find((tr) => tr.tradeId === id)!;
+        expect(xOpen, id).toBeGreaterThan(0);
+        expect(xClose, id).toBeGreaterThan(xOpen);
+        expect(xClose, id).toBeLessThan(c.width);
+        if (t.side === 'long') expect(yStop > yEntry && yEntry > yTp, `${id} long: stop below, take-profit above`).toBe(true);
+        else expect(yStop < yEntry && yEntry < yTp, `${id} short: stop above, take-profit below`).toBe(true);
+      }
     }
 
     // Numbers: every metric and every trade, exactly (data-value), and the shown PnL text.

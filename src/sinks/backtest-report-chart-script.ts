@@ -90,33 +90,45 @@ export const CHART_SCRIPT = String.raw`(function () {
     };
   }
 
-  function Overlay(clusters, trades, toIndex) {
+  function Overlay(el, clusters, trades, toIndex) {
     var self = this;
     var maxUsd = clusters.reduce(function (m, c) { return Math.max(m, c.totalUsd); }, 0) || 1;
     this.spans = trades.map(function (t) {
       return { from: toIndex(sec(t.openedAtMs)), to: toIndex(sec(t.closedAtMs)), t: t };
     });
-    function x(tSec) { return self.chart.timeScale().logicalToCoordinate(toIndex(tSec)); }
+    // logicalToCoordinate answers 0 for a fractional index, so interpolate between the two whole ones.
+    function x(tSec) {
+      var ts = self.chart.timeScale(), l = toIndex(tSec), i = Math.floor(l);
+      var a = ts.logicalToCoordinate(i), b = ts.logicalToCoordinate(i + 1);
+      return a === null || b === null ? null : a + (l - i) * (b - a);
+    }
     function y(price) { return self.series.priceToCoordinate(price); }
     function bands(ctx) {
+      var drawn = 0;
       clusters.forEach(function (c) {
         var x1 = x(sec(c.fromMs)), x2 = x(sec(c.toMs)), y1 = y(c.priceHigh), y2 = y(c.priceLow), yc = y(c.centerPrice);
         if (x1 === null || x2 === null || y1 === null || y2 === null) return;
         var rgb = CLUSTER[c.side] || CLUSTER.long;
         ctx.fillStyle = 'rgba(' + rgb + ',' + (0.08 + 0.22 * c.totalUsd / maxUsd).toFixed(3) + ')';
         ctx.fillRect(x1, y1, Math.max(2, x2 - x1), Math.max(1, y2 - y1));
+        drawn++;
         if (yc !== null) {
           ctx.strokeStyle = 'rgba(' + rgb + ',0.7)';
           ctx.setLineDash([2, 3]);
           ctx.beginPath(); ctx.moveTo(x1, yc); ctx.lineTo(Math.max(x1 + 2, x2), yc); ctx.stroke();
         }
       });
+      el.setAttribute('data-bands-drawn', String(drawn));
     }
+    // What was drawn, per trade, in CSS pixels ([tradeId, x open, x close, y stop, y entry, y take-profit]),
+    // on the chart element as data-levels: lets a test check the geometry, not just that pixels changed.
     function levels(ctx) {
+      var drawn = [];
       ctx.lineWidth = 1.5;
       self.spans.forEach(function (s) {
         var x1 = x(sec(s.t.openedAtMs)), x2 = x(sec(s.t.closedAtMs));
         if (x1 === null || x2 === null) return;
+        drawn.push([s.t.tradeId, x1, x2, y(s.t.stopLossPrice), y(s.t.entryPrice), y(s.t.takeProfitPrice)].map(function (v) { return typeof v === 'number' ? Math.round(v * 10) / 10 : v; }));
         x2 = Math.max(x1 + 3, x2);
         [[s.t.stopLossPrice, DOWN], [s.t.takeProfitPrice, UP]].forEach(function (level) {
           var yl = y(level[0]);
@@ -131,6 +143,7 @@ export const CHART_SCRIPT = String.raw`(function () {
         }
       });
       ctx.setLineDash([]);
+      el.setAttribute('data-levels', JSON.stringify(drawn));
     }
     function view(z, paint) {
       var renderer = { draw: function (target) { target.useMediaCoordinateSpace(function (scope) { scope.context.save(); paint(scope.context); scope.context.restore(); }); } };
@@ -172,7 +185,7 @@ export const CHART_SCRIPT = String.raw`(function () {
     });
     markers.sort(function (a, b) { return a.time - b.time; });
     if (times.length > 0) LC.createSeriesMarkers(candles, markers);
-    candles.attachPrimitive(new Overlay(coin.clusters, trades, toIndex));
+    candles.attachPrimitive(new Overlay(el, coin.clusters, trades, toIndex));
     chart.timeScale().fitContent();
   }
 

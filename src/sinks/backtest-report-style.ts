@@ -7,15 +7,16 @@ main { max-width: 1280px; margin: 0 auto; padding: 20px 24px 40px; }
 header h1 { font-size: 22px; margin: 0 0 4px; }
 header p { margin: 0; color: var(--muted); }
 h2 { font-size: 16px; margin: 28px 0 10px; }
+.card h2 { margin-top: 0; }
 h3 { font-size: 15px; margin: 0; }
 section.card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; margin-top: 16px; }
-.overview { display: grid; grid-template-columns: minmax(320px, 420px) 1fr; gap: 16px; align-items: start; }
+.overview { display: grid; grid-template-columns: minmax(360px, 470px) 1fr; gap: 16px; align-items: start; }
 @media (max-width: 900px) { .overview { grid-template-columns: 1fr; } }
 .chart { position: relative; width: 100%; height: 380px; }
 .chart.equity { height: 420px; }
 .chart.failed::after { content: "chart failed to render (see the console)"; position: absolute; inset: 0; display: grid; place-items: center; color: var(--neg); }
 table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
+th, td { padding: 4px 6px; border-bottom: 1px solid var(--line); text-align: left; white-space: nowrap; }
 thead th { font-size: 12px; color: var(--muted); font-weight: 600; }
 td.num { text-align: right; }
 td.reason, td[data-key="reason"] { white-space: normal; word-break: break-word; }
