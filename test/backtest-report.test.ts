@@ -15,7 +15,12 @@ function withHostileStrings(): BacktestReportInput {
     title: `${HOSTILE} title`,
     source: `${HOSTILE} source`,
     metrics: [...base.metrics, { key: `${HOSTILE}key`, label: `${HOSTILE} label`, value: 1, unit: '', target: `${HOSTILE} target`, meetsTarget: false }],
-    trades: base.trades.map((t, i) => (i === 0 ? { ...t, reason: `${HOSTILE} reason`, tradeId: `${HOSTILE}id` } : t)),
+    trades: base.trades.map((t, i) => ({
+      ...t,
+      ...(i === 0 ? { reason: `${HOSTILE} reason`, tradeId: `${HOSTILE}id` } : {}),
+      ...(t.symbol === base.coins[0]!.symbol ? { symbol: `${HOSTILE}USDT` } : {}),
+    })),
+    coins: base.coins.map((c, i) => (i === 0 ? { ...c, symbol: `${HOSTILE}USDT` } : c)),
     refusals: [{ reason: `${HOSTILE} refusal`, count: 1 }],
   };
 }
