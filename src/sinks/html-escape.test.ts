@@ -7,6 +7,15 @@ function unescape(html: string): string {
   return html.replace(/&(amp|lt|gt|quot|#39);/g, (_, e: string) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]!);
 }
 
+/**
+ * Strings rich in what matters here (markup characters, the letters of `script`, line separators, a lone
+ * surrogate) mixed with any grapheme. Not `unit: 'binary'`: its first use costs fast-check ~8 s of set-up.
+ */
+const text = fc.string({
+  unit: fc.oneof(fc.constantFrom('<', '>', '&', '"', "'", '/', '!', '-', 's', 'S', 't', '\u2028', '\u2029', '\ud800'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 })),
+  maxLength: 40,
+});
+
 describe('escapeHtml', () => {
   it('escapes markup, both quotes and ampersands', () => {
     expect(escapeHtml(`<script>alert("x")</script> & 'y'`)).toBe('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;');
@@ -16,11 +25,9 @@ describe('escapeHtml', () => {
 
   it('leaves no markup character behind and round-trips any string', () => {
     fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => {
+      fc.property(text, (s) => {
         const out = escapeHtml(s);
-        expect(out).not.toMatch(/[<>"']/);
-        expect(out.replace(/&(amp|lt|gt|quot|#39);/g, '')).not.toContain('&');
-        expect(unescape(out)).toBe(s);
+        return !/[<>"']/.test(out) && !out.replace(/&(amp|lt|gt|quot|#39);/g, '').includes('&') && unescape(out) === s;
       }),
     );
   });
@@ -36,7 +43,7 @@ describe('jsonForScript', () => {
 
   it('round-trips any JSON value and never contains < > & or line separators', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.string({ unit: 'binary' }), (value, s) => {
+      fc.property(fc.jsonValue(), text, (value, s) => {
         const doc = { value, s, tag: `</script${s}<!--${s}` };
         const out = jsonForScript(doc);
         expect(out).not.toMatch(/[<>&\u2028\u2029]/);
