@@ -160,6 +160,21 @@ describe('reliable ranges and learned weights', () => {
     r.record('7d', 5, false);
     expect(r.rates(10)).toEqual([{ range: '7d', hits: 1, expired: 1, hitRate: 0.5 }]);
     expect(r.rates(11)).toEqual([{ range: '7d', hits: 0, expired: 1, hitRate: 0 }]);
-    expect(() => r.record('7d', 4, true)).toThrow(/before/);
+    r.record('7d', 1, true); // older than what the window let go: ignored
+    r.record('7d', 4, true); // late but inside the window: counted
+    expect(r.rates(12)).toEqual([{ range: '7d', hits: 1, expired: 1, hitRate: 0.5 }]);
+  });
+
+  it('outcomes recorded in any order (a restore after live ones) give the rates of the sorted sequence', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 100 }), fc.boolean()), { maxLength: 60 }), fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 120 }), (xs, win, extra) => {
+        const now = Math.max(0, ...xs.map(([t]) => t)) + extra;
+        const shuffled = new RangeHitRates(win);
+        for (const [t, hit] of xs) shuffled.record('3d', t, hit);
+        const inWindow = xs.filter(([t]) => t > now - win && t <= now);
+        const hits = inWindow.filter(([, h]) => h).length;
+        expect(shuffled.rates(now)).toEqual(inWindow.length === 0 ? [] : [{ range: '3d', hits, expired: inWindow.length - hits, hitRate: hits / inWindow.length }]);
+      }),
+    );
   });
 });

@@ -1,7 +1,8 @@
 import { BinaryHeap } from './binary-heap.js';
 import type { Cluster } from './clusters.js';
+import type { RestoredOutcome } from './coin-liquidity.js';
 import type { HeatmapRange, HeatmapSource } from './heatmap.js';
-import { RangeHitRates } from './range-hit-rates.js';
+import { DEFAULT_RELIABLE_RANGE_CONFIG, RangeHitRates, type RangeWeightMode, type ReliableRangeConfig } from './range-hit-rates.js';
 
 /**
  * Cluster outcomes (issue 12): every significant cluster an evaluation found is followed forward; it is *hit*
@@ -34,6 +35,17 @@ export interface ClusterOutcome {
   readonly resolvedAtMs: number;
 }
 
+/** How outcomes are judged and used: the hit-rate window, the reliable-range rule and the imbalance's range weights. */
+export interface ClusterOutcomeConfig {
+  /** Rolling window of the hit rates (CLUSTER_HIT_WINDOW_DAYS, default 30 days). */
+  readonly windowMs: number;
+  readonly reliable: ReliableRangeConfig;
+  /** `static`: the configured SIGNAL_RANGE_WEIGHTS; `learned`: see `learnedRangeWeights` (RANGE_WEIGHTS). */
+  readonly weights: RangeWeightMode;
+}
+
+export const DEFAULT_CLUSTER_OUTCOME_CONFIG: ClusterOutcomeConfig = { windowMs: 30 * 24 * 3_600_000, reliable: DEFAULT_RELIABLE_RANGE_CONFIG, weights: 'static' };
+
 /** One range's significant clusters from an evaluation. */
 export interface EvaluatedRange {
   readonly range: HeatmapRange;
@@ -64,6 +76,7 @@ export class ClusterOutcomeTracker {
   /** Open clusters per `range|side`, for the same-cluster check at evaluation time (not on the price path). */
   private readonly openByKey = new Map<string, Followed[]>();
   private open = 0;
+  private lastTsMs = -Infinity;
   readonly rates: RangeHitRates;
 
   constructor(
@@ -108,7 +121,9 @@ export class ClusterOutcomeTracker {
    * them, or they would be resolved already), then hits. Returns the outcomes, or undefined (no allocation) when
    * nothing resolved, the common case.
    */
-  onPrice(tsMs: number, price: number): ClusterOutcome[] | undefined {
+  onPrice(atMs: number, price: number): ClusterOutcome[] | undefined {
+    // A price stamped before the previous one (a reordered frame) counts at the previous time: outcomes stay ordered.
+    const tsMs = atMs > this.lastTsMs ? (this.lastTsMs = atMs) : this.lastTsMs;
     let out: ClusterOutcome[] | undefined;
     for (let f = this.expiry.peek(); f !== undefined && (f.resolved || f.outcome.expiresAtMs < tsMs); f = this.expiry.peek()) {
       this.expiry.pop();
@@ -129,6 +144,11 @@ export class ClusterOutcomeTracker {
       this.expiry.retain(live);
     }
     return out;
+  }
+
+  /** Outcomes of an earlier run (from the store) join the hit-rate window; they are not followed again. */
+  restore(outcomes: readonly RestoredOutcome[]): void {
+    for (const o of outcomes) this.rates.record(o.range, o.resolvedAtMs, o.hit);
   }
 
   private resolve(f: Followed, outcome: ClusterOutcome['outcome'], atMs: number): ClusterOutcome {

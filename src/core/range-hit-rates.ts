@@ -3,8 +3,8 @@ import { HEATMAP_RANGES, type HeatmapRange } from './heatmap.js';
 /**
  * Per-range hit rate of one coin's cluster outcomes over a rolling window (default 30 days) of resolution
  * times: hits / (hits + expiries) among the outcomes resolved in (now − window, now]. Outcomes arrive in
- * resolution-time order (the tracker guarantees it; a restore sorts first), so each range is a queue whose
- * old end is dropped as time moves: O(1) amortised per outcome and per query.
+ * resolution-time order from the tracker, so each range is a queue whose old end is dropped as time moves:
+ * O(1) amortised per outcome and per query.
  */
 export interface RangeHitRate {
   readonly range: HeatmapRange;
@@ -19,6 +19,8 @@ interface Queue {
   hits: boolean[];
   head: number;
   hitCount: number;
+  /** Everything at or before this was dropped by an earlier query. */
+  cutMs: number;
 }
 
 export class RangeHitRates {
@@ -26,27 +28,44 @@ export class RangeHitRates {
 
   constructor(readonly windowMs: number) {}
 
-  /** One resolved outcome; times must not go backwards per range (a broken invariant fails loudly). */
+  /**
+   * One resolved outcome. The tracker records in time order (O(1)); an older one (outcomes restored from the
+   * store after live ones arrived) is inserted in place, or ignored when it is older than what the window
+   * already dropped.
+   */
   record(range: HeatmapRange, resolvedAtMs: number, hit: boolean): void {
     let q = this.queues.get(range);
     if (q === undefined) {
-      q = { times: [], hits: [], head: 0, hitCount: 0 };
+      q = { times: [], hits: [], head: 0, hitCount: 0, cutMs: -Infinity };
       this.queues.set(range, q);
     }
+    if (resolvedAtMs <= q.cutMs) return;
     const last = q.times[q.times.length - 1];
-    if (last !== undefined && resolvedAtMs < last) throw new Error(`RangeHitRates: ${range} outcome at ${resolvedAtMs} before ${last}`);
-    q.times.push(resolvedAtMs);
-    q.hits.push(hit);
+    if (last === undefined || resolvedAtMs >= last) {
+      q.times.push(resolvedAtMs);
+      q.hits.push(hit);
+    } else {
+      let lo = q.head;
+      let hi = q.times.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (q.times[mid]! <= resolvedAtMs) lo = mid + 1;
+        else hi = mid;
+      }
+      q.times.splice(lo, 0, resolvedAtMs);
+      q.hits.splice(lo, 0, hit);
+    }
     if (hit) q.hitCount++;
   }
 
-  /** Rates per range with at least one outcome in the window, in canonical range order. */
+  /** Rates per range with at least one outcome in the window (now − window, now], in canonical range order; `nowMs` never goes back. */
   rates(nowMs: number): RangeHitRate[] {
     const out: RangeHitRate[] = [];
     for (const range of HEATMAP_RANGES) {
       const q = this.queues.get(range);
       if (q === undefined) continue;
       const from = nowMs - this.windowMs;
+      q.cutMs = Math.max(q.cutMs, from);
       while (q.head < q.times.length && q.times[q.head]! <= from) {
         if (q.hits[q.head]) q.hitCount--;
         q.head++;
