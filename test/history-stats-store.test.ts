@@ -65,6 +65,13 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
         buyVolumeQty: 1, sellVolumeQty: 1, buyTurnoverUsd: 100, sellTurnoverUsd: 100, tradeCount: 2, openInterest: null, openInterestUsd: null, fundingRate: null,
       });
     }
+    // XRP: only a few minute bars of the daemon's own (no complete hour, no backfill).
+    for (let m = 0; m < 5; m++) {
+      writer.enqueue('market_bars_1m', {
+        tsMs: END - HOUR + m * 60_000, symbol: 'XRPUSDT', open: 2, high: 2, low: 2, close: 2,
+        buyVolumeQty: 1, sellVolumeQty: 1, buyTurnoverUsd: 2, sellTurnoverUsd: 2, tradeCount: 1, openInterest: null, openInterestUsd: null, fundingRate: null,
+      });
+    }
     // DOGE: only 10 days of history, below WICK_STATS_MIN_DAYS.
     for (let ts = END - 10 * DAY; ts < END; ts += HOUR) writer.enqueue('history_klines', { symbol: 'DOGEUSDT', interval: '60', tsMs: ts, open: 0.2, high: 0.21, low: 0.18, close: 0.2, volume: 1, turnover: 1 });
     await writer.close();
@@ -76,7 +83,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
   });
 
   it('hourly bars come back in order from history_klines, with a missing hour built from market_bars_1m', async () => {
-    expect(await historySymbols(db)).toEqual(['DOGEUSDT', 'SOLUSDT']);
+    expect(await historySymbols(db)).toEqual(['DOGEUSDT', 'SOLUSDT', 'XRPUSDT']);
     const bars = await loadHourlyBars(db, 'SOLUSDT', START);
     expect(bars).toHaveLength(DAYS * 24);
     expect(bars.every((b, i) => i === 0 || b.tsMs - bars[i - 1]!.tsMs === HOUR)).toBe(true);
@@ -88,7 +95,8 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
   it('the wick book gives SOL its historical max wick (7 %) and DOGE nothing below 30 days', async () => {
     const config = loadConfig({}, '');
     const book = new WickStatsBook(config.history);
-    expect(await book.refresh(db, END)).toBe(2);
+    expect(await book.refresh(db, END)).toBe(3);
+    expect(book.get('XRPUSDT')).toBeUndefined();
     const sol = book.get('SOLUSDT')!;
     expect(sol.timeframes['1h'].down.maxPct).toBeCloseTo(7, 9);
     expect(sol.timeframes['1d'].bars).toBe(DAYS);
@@ -117,7 +125,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
       part.onEngineOutput({ kind: 'signal', signal, emittedAt: END });
       const trade = outputs.find((o): o is Extract<ExecutionOutput, { kind: 'trade' }> => o.kind === 'trade')!.trade;
       const [pos] = part.broker.positions();
-      stops[String(withHistory)] = { ratio: pos!.stopLossPrice / trade.plannedEntryPrice, rule: trade.stopRule, notes: trade.notes };
+      stops[String(withHistory)] = { ratio: pos!.stopLossPrice! / trade.plannedEntryPrice, rule: trade.stopRule, notes: trade.notes };
       await part.stop();
     }
     expect(stops.true!.rule).toBe('wick');

@@ -9,16 +9,18 @@ import type { DbSession } from './database.js';
  * memory at once.
  */
 
-/** Coins with hourly history, by a loose index scan over the primary key (one index probe per coin, not a scan of every row). */
+/**
+ * Coins with history: the backfill's `history_klines` and the daemon's own `market_bars_1m`, each by a loose
+ * index scan over its primary key (one index probe per coin, not a scan of every row).
+ */
 export async function historySymbols(db: DbSession): Promise<string[]> {
-  const r = await db.query<{ symbol: string }>(
-    `WITH RECURSIVE s(symbol) AS (
-       SELECT min(symbol) FROM history_klines
+  const scan = (table: string): string => `(WITH RECURSIVE s(symbol) AS (
+       SELECT min(symbol) FROM ${table}
        UNION ALL
-       SELECT (SELECT min(k.symbol) FROM history_klines k WHERE k.symbol > s.symbol) FROM s WHERE s.symbol IS NOT NULL
+       SELECT (SELECT min(k.symbol) FROM ${table} k WHERE k.symbol > s.symbol) FROM s WHERE s.symbol IS NOT NULL
      )
-     SELECT symbol FROM s WHERE symbol IS NOT NULL`,
-  );
+     SELECT symbol FROM s WHERE symbol IS NOT NULL)`;
+  const r = await db.query<{ symbol: string }>(`${scan('history_klines')} UNION ${scan('market_bars_1m')} ORDER BY symbol`);
   return r.rows.map((row) => row.symbol);
 }
 
