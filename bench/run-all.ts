@@ -14,6 +14,7 @@ const BENCHES: { name: string; file: string; needsPostgres?: boolean }[] = [
   { name: 'signal latency (completing frame → Signal, 25k frames/s)', file: 'signal-latency.js' },
   { name: 'order latency (completing frame → order handed to the broker, 25k frames/s)', file: 'order-latency.js' },
   { name: 'ranker and estimator cost', file: 'ranker.js' },
+  { name: 'cluster outcomes on the ingest path (engine following ~250 clusters per coin vs none)', file: 'cluster-outcomes.js' },
   { name: 'ws client: raw ws vs bybit-api WebsocketClient', file: 'ws-client-overhead.js' },
   { name: 'bybit order ack (venue place → ack vs bare signed request, local exchange)', file: 'bybit-order-ack.js' },
   { name: 'db writer vs raw COPY (hypertables and plain tables); sustained engine rows', file: 'writer.js', needsPostgres: true },

@@ -57,7 +57,7 @@ const TS_FILES = [
 ];
 
 /** Plain (non-TimescaleDB) migrations after 001, applied on every server. */
-const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql', '008_history.sql'];
+const PLAIN_LATER = ['006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql', '008_history.sql', '010_cluster_outcomes.sql'];
 
 describe.runIf(pgAvailable).each(STORAGE_MODES)('migrations on PostgreSQL ($name)', (mode) => {
   let tdb: TestDatabase;

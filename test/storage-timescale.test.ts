@@ -219,7 +219,7 @@ describe.runIf(pgAvailable && timescaleAvailable)('plain PostgreSQL tables upgra
     const db = new PgDatabase({ connectionString: tdb.url });
     try {
       const plain = await migrate(db, { timescaledb: 'off' });
-      expect(plain.applied).toEqual(['001_core_tables.sql', '006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql', '008_history.sql']);
+      expect(plain.applied).toEqual(['001_core_tables.sql', '006_coin_thresholds_and_typical_sizes.sql', '007_execution.sql', '008_history.sql', '010_cluster_outcomes.sql']);
       const rows = Array.from({ length: 50 }, (_, i) => ['market_bars_1m', sampleRow('market_bars_1m', i * 60_000, { tag: 'UP', baseMs: recentBaseMs() })] as const);
       await writeRows(db, rows);
       const upgraded = await migrate(db, { timescaledb: 'auto' });

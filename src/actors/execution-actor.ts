@@ -102,6 +102,9 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
         case 'bar':
           wickTrackerOf(state, msg.symbol, config.minWickBars).onBar(msg.minuteMs, msg.open, msg.high, msg.low, msg.close);
           return state;
+        case 'wick-stats':
+          state.historicalWicks.set(msg.symbol, msg);
+          return state;
         case 'mark':
           onMark(state, msg.symbol, msg.lastPrice, msg.markPrice, ctx, config, deps);
           return state;
@@ -185,6 +188,12 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
     const market = { currentPrice: price, volatilityFraction: s.wicks.get(signal.symbol)?.volatilityFraction(), equityUsd: account.equityUsd, freeMarginUsd: Math.max(0, account.balanceUsd - reserved), rules };
     const assessment = s.assessments.get(signal.symbol);
     const known = s.clusters.get(signal.symbol)?.[signal.direction === 'LONG' ? 'short' : 'long'];
+    // The wick stop: the coin's historical max wick against the trade from the store when enough history is held,
+    // else the live 24 h minute-bar tracker once it has a day of bars, else the plan's default (8 %).
+    const hist = s.historicalWicks.get(signal.symbol);
+    const histWick = signal.direction === 'LONG' ? hist?.longFraction : hist?.shortFraction;
+    if (histWick !== undefined && reversalOf === undefined) notes.push(`wick stop ${(histWick * 100).toFixed(2)} %: ${hist!.basis}`);
+    const maxWickFraction = histWick ?? s.wicks.get(signal.symbol)?.maxAdverseWickFraction(signal.direction);
     const ahead = known !== undefined && known.length > 0 ? known : signal.target !== undefined ? [signal.target] : [];
     const plan: TradePlan | Refusal =
       reversalOf !== undefined
@@ -192,7 +201,7 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
         : planTrade(
             {
               symbol: signal.symbol, direction: signal.direction, style: config.styles[baseCoin(signal.symbol)] ?? config.defaultStyle, clustersAhead: ahead,
-              opposite: signal.opposite, maxWickFraction: s.wicks.get(signal.symbol)?.maxAdverseWickFraction(signal.direction), ...market,
+              opposite: signal.opposite, maxWickFraction, ...market,
             },
             config.plan,
           );

@@ -21,7 +21,22 @@ export type ExecutionMessage =
   | { readonly kind: 'fresh-timeout'; readonly signalId: string }
   | { readonly kind: 'entry-timeout'; readonly tradeId: string }
   | { readonly kind: 'kill-switch'; readonly on: boolean }
+  | WickStatsLoaded
   | { readonly kind: 'start' };
+
+/**
+ * A coin's historical max wick against each direction (fractions; undefined while the history held is too
+ * short), computed off the hot path from the store by the wick-statistics part. Replaces the live 24 h tracker
+ * and the 8 % default in the wick stop.
+ */
+export interface WickStatsLoaded {
+  readonly kind: 'wick-stats';
+  readonly symbol: string;
+  readonly longFraction: number | undefined;
+  readonly shortFraction: number | undefined;
+  /** Which statistic, over how much history (goes into the trade's notes). */
+  readonly basis: string;
+}
 
 /** One trade from its signal to its close: the `trades` row, the `/positions` view and what a restart resumes. */
 export interface TradeRecord {
@@ -99,6 +114,8 @@ export interface ExecutionState {
   /** Per coin, the significant clusters of the last evaluation by side (targets and reversal clusters). */
   readonly clusters: Map<string, { readonly long: readonly RangedCluster[]; readonly short: readonly RangedCluster[] }>;
   readonly wicks: Map<string, WickTracker>;
+  /** Historical wick stops per coin from the store (not persisted: reloaded at start). */
+  readonly historicalWicks: Map<string, WickStatsLoaded>;
   readonly recentClosed: TradeRecord[];
   readonly counters: { signals: number; ordersSent: number; ordersFilled: number; refused: Record<string, number> };
 }
@@ -138,6 +155,7 @@ export function initialExecutionState(snapshot?: ExecutionSnapshot, patterns: re
     assessments: new Map(),
     clusters: new Map(),
     wicks: new Map(),
+    historicalWicks: new Map(),
     recentClosed: [...(snapshot?.recentClosed ?? [])],
     counters: snapshot?.counters !== undefined ? structuredClone(snapshot.counters) : { signals: 0, ordersSent: 0, ordersFilled: 0, refused: {} },
   };

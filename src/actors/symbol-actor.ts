@@ -1,8 +1,11 @@
+import { ClusterOutcomeTracker, DEFAULT_CLUSTER_OUTCOME_CONFIG, type ClusterOutcome, type ClusterOutcomeConfig } from '../core/cluster-outcomes.js';
+import { learnedRangeWeights, reliableRanges } from '../core/range-hit-rates.js';
 import { CoinLiquidity, DEFAULT_COIN_LIQUIDITY_CONFIG, type CoinLiquidityConfig } from '../core/coin-liquidity.js';
 import type { LiquidationsOccurred, MinuteBarClosed, SpikeDetected, TradesPrinted } from '../core/events.js';
 import { DEFAULT_TRIGGER_CONFIG, SignalTrigger, type ArmedSetup, type TriggerConfig } from '../core/trigger.js';
 import type { SymbolFeatures } from '../core/features.js';
 import type { SourceDistance } from '../core/source-distance.js';
+import type { HeatmapRange } from '../core/heatmap.js';
 import { MinuteBarBuilder } from '../core/minute-bar.js';
 import { SpikeDetector, spikeReasonNames, type SpikeThresholds } from '../core/spike-detector.js';
 import { SymbolWindows, emptyFeatures } from '../core/symbol-windows.js';
@@ -12,9 +15,9 @@ import { nextGridTime, phaseOf, RANKER_ID, type CoinEvaluated, type SignalRaised
 
 /**
  * What a symbol actor emits: spikes, closed minute bars, realized liquidations it has folded in (for storage),
- * its periodic liquidation evaluation, and signals.
+ * its periodic liquidation evaluation, signals, and the outcome (hit or expired) of every cluster it followed.
  */
-export type SymbolActorOutput = SpikeDetected | MinuteBarClosed | LiquidationsOccurred | CoinEvaluated | SignalRaised;
+export type SymbolActorOutput = SpikeDetected | MinuteBarClosed | LiquidationsOccurred | CoinEvaluated | SignalRaised | ClusterOutcome;
 
 export interface SymbolActorConfig {
   readonly horizonSec: number;
@@ -23,6 +26,8 @@ export interface SymbolActorConfig {
   readonly trigger?: TriggerConfig;
   /** How often each coin re-scores its heatmaps; phases are spread per symbol on the epoch grid. Default 5 min. */
   readonly evaluateIntervalMs?: number;
+  /** Cluster outcomes: hit-rate window, reliable ranges, static or learned range weights. */
+  readonly outcomes?: ClusterOutcomeConfig;
 }
 
 /** Everything one symbol knows; read by `GET /symbols/:symbol` through `describeSymbol`. */
@@ -46,6 +51,9 @@ export interface SymbolState {
   /** The last assessment (not its snapshots: those go out with the `evaluated` event and are not kept). */
   lastAssessment: CoinEvaluated['assessment'] | undefined;
   signals: number;
+  /** Follows every significant cluster to its hit or expiry; holds the coin's per-range hit rates. */
+  readonly outcomes: ClusterOutcomeTracker;
+  readonly outcomeConfig: ClusterOutcomeConfig;
 }
 
 const second = (ts: number) => Math.floor(ts / 1000);
@@ -96,6 +104,8 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
   const evaluateIntervalMs = config.evaluateIntervalMs ?? 300_000;
   const triggerConfig = config.trigger ?? DEFAULT_TRIGGER_CONFIG;
   const liquidityConfig = config.liquidity ?? DEFAULT_COIN_LIQUIDITY_CONFIG;
+  const outcomeConfig = config.outcomes ?? DEFAULT_CLUSTER_OUTCOME_CONFIG;
+  const staticWeights = liquidityConfig.evaluation.imbalance.weights;
   return {
     kind: 'symbol',
     mailboxCapacity: 64,
@@ -120,6 +130,8 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         evaluationArmed: false,
         lastAssessment: undefined,
         signals: 0,
+        outcomes: new ClusterOutcomeTracker(symbol, outcomeConfig.windowMs),
+        outcomeConfig,
       };
     },
     receive(state, msg, ctx) {
@@ -128,11 +140,11 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         case 'heatmap': {
           const compared = state.liquidity.onExternalSnapshot(msg.snapshot);
           // Evaluated at the reply's receipt time, which the tape records: a replay decides at the same instant.
-          evaluate(state, msg.snapshot.fetchedAt, true, ctx, compared);
+          evaluate(state, staticWeights, msg.snapshot.fetchedAt, true, ctx, compared);
           return state;
         }
         case 'evaluate':
-          evaluate(state, msg.atMs, msg.refresh, ctx);
+          evaluate(state, staticWeights, msg.atMs, msg.refresh, ctx);
           if (!msg.refresh) ctx.setTimer('evaluate', msg.atMs + evaluateIntervalMs, { kind: 'evaluate', atMs: msg.atMs + evaluateIntervalMs, refresh: false });
           return state;
         case 'history':
@@ -140,6 +152,7 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
           return state;
         case 'coin-inputs':
           state.liquidity.setInputs(msg.inputs);
+          if (msg.inputs.outcomes !== undefined) state.outcomes.restore(msg.inputs.outcomes);
           return state;
         case 'arm':
           state.armed = msg.setup;
@@ -152,6 +165,11 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
           state.liquidity.onTicker(msg);
           state.windows.onTicker(msg.tsEvent, msg.lastPrice, msg.markPrice, msg.openInterest, msg.openInterestValue);
           bar = state.bars.onTicker(msg.tsEvent, msg.lastPrice, msg.openInterest, msg.openInterestValue, msg.fundingRate);
+          // Receipt time, the clock evaluations run on: a cluster found at an evaluation is judged on the same scale.
+          if (msg.lastPrice > 0) {
+            const resolved = state.outcomes.onPrice(msg.tsInit, msg.lastPrice);
+            if (resolved !== undefined) for (const o of resolved) ctx.emit(o);
+          }
           break;
         case 'trades':
           state.tradeFrames++;
@@ -187,7 +205,7 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
         state.lastSpike = spike;
         ctx.emit(spike);
         // A spike moves the levels: re-score now (the CoinGlass refresh is requested by the edge on this event).
-        evaluate(state, msg.tsInit, true, ctx);
+        evaluate(state, staticWeights, msg.tsInit, true, ctx);
       }
       if (state.armed !== undefined) {
         const outcome = state.trigger.evaluate(state.armed, f, msg.tsInit);
@@ -208,14 +226,18 @@ export function symbolActor(config: SymbolActorConfig): ActorBehavior<SymbolStat
 
 function evaluate(
   state: SymbolState,
+  staticWeights: Readonly<Partial<Record<HeatmapRange, number>>>,
   atMs: number,
   refresh: boolean,
   ctx: { emit(e: SymbolActorOutput): void; tell(target: string, msg: unknown): void },
   compared?: SourceDistance,
 ): void {
+  const oc = state.outcomeConfig;
+  if (oc.weights === 'learned') state.liquidity.setRangeWeights(learnedRangeWeights(staticWeights, state.outcomes.rates.rates(atMs), oc.reliable));
   const result = state.liquidity.evaluate(atMs);
   if (result === undefined) return;
   state.lastAssessment = result.assessment;
+  state.outcomes.follow(atMs, state.liquidity.refPrice, result.assessment.ranges);
   const typical = state.liquidity.typicalEntries();
   ctx.emit({ kind: 'evaluated', symbol: state.symbol, atMs, snapshots: result.snapshots, assessment: result.assessment, typical, ...(compared ? { compared } : {}) });
   ctx.tell(RANKER_ID, { kind: 'assessed', assessment: result.assessment, refresh });
@@ -247,10 +269,30 @@ export function describeSymbol(state: SymbolState): Record<string, unknown> {
               range: r.range, source: r.source, ageMs: r.ageMs, thresholdUsd: r.thresholdUsd, typicalUsd: r.typical?.usd ?? null, typicalSamples: r.typical?.samples ?? 0, clusters: r.clusters,
             })),
           },
+    clusterOutcomes: describeOutcomes(state),
     armed: state.armed !== undefined,
     signals: state.signals,
     counts: { tickers: state.tickers, tradeFrames: state.tradeFrames, liquidationFrames: state.liquidationFrames, spikes: state.spikes },
     lastSpike: state.lastSpike ?? null,
     lastTsInit: finiteOrNull(state.lastTsInit),
+  };
+}
+
+/**
+ * Hit rates per range over the window ending at the last event, the reliable ranges, and the weights the next
+ * evaluation uses (static, or learned from these rates).
+ */
+function describeOutcomes(state: SymbolState): Record<string, unknown> {
+  const oc = state.outcomeConfig;
+  const at = Number.isFinite(state.lastTsInit) ? state.lastTsInit : 0;
+  const rates = state.outcomes.rates.rates(at);
+  return {
+    following: state.outcomes.openCount,
+    windowDays: oc.windowMs / 86_400_000,
+    minHitRate: oc.reliable.minHitRate,
+    minOutcomes: oc.reliable.minOutcomes,
+    ranges: rates,
+    reliableRanges: reliableRanges(rates, oc.reliable),
+    rangeWeights: oc.weights,
   };
 }

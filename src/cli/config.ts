@@ -131,6 +131,15 @@ export const CONFIG_SCHEMA = z.object({
   IMBALANCE_LONG_ABOVE: plain(z.number().min(0.5, 'must be in [0.5, 1]').max(1, 'must be in [0.5, 1]')).default(0.65),
   IMBALANCE_SHORT_BELOW: plain(z.number().min(0, 'must be in [0, 0.5]').max(0.5, 'must be in [0, 0.5]')).default(0.35),
   IMBALANCE_MODE: z.enum(['sum', 'mean']).default('sum'),
+  CLUSTER_HIT_WINDOW_DAYS: int(1, 365).default(30),
+  RELIABLE_RANGE_MIN_HIT_RATE: plain(z.number().min(0, 'must be in [0, 1]').max(1, 'must be in [0, 1]')).default(0.75),
+  RELIABLE_RANGE_MIN_OUTCOMES: int(1, 1_000_000).default(10),
+  RANGE_WEIGHTS: z.enum(['static', 'learned']).default('static'),
+  WICK_STATS_DAYS: int(1, 3650).default(365),
+  WICK_STATS_MIN_DAYS: int(1, 3650).default(30),
+  WICK_STOP_TIMEFRAME: z.enum(['1h', '4h', '1d']).default('1d'),
+  WICK_EXCURSION_HOURS: int(1, 720).default(24),
+  WICK_STATS_REFRESH_MINUTES: int(1, 1440).default(60),
   ESTIMATOR_MAX_COHORTS: int(16, 65_536).default(2048),
   ESTIMATOR_LEVERAGE_TIERS: pairList(/^(0|[1-9][0-9]*)(\.[0-9]+)?$/, 'leverage', { min: 0, max: 1 }, (k) => String(Number(k))).default('5:0.3,10:0.3,25:0.2,50:0.15,100:0.05'),
   COINGLASS_PLAN: z.enum(['hobbyist', 'startup', 'standard', 'professional', 'enterprise']).default('professional'),
@@ -247,6 +256,21 @@ export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)
 export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN'];
 
 /** The validated configuration with camel-case names, as the rest of the program sees it. */
+/** Cluster hit rates, reliable ranges and wick statistics (README "Wick statistics and reliable ranges"). */
+export interface HistoryStatsSettings {
+  readonly clusterHitWindowMs: number;
+  readonly reliableMinHitRate: number;
+  readonly reliableMinOutcomes: number;
+  readonly rangeWeights: RawConfig['RANGE_WEIGHTS'];
+  /** History read for the wick statistics. */
+  readonly wickStatsDays: number;
+  /** Hourly bars needed (days × 24) before the wick stop uses the coin's own wicks. */
+  readonly wickStatsMinDays: number;
+  readonly wickStopTimeframe: RawConfig['WICK_STOP_TIMEFRAME'];
+  readonly wickExcursionHours: number;
+  readonly wickStatsRefreshMs: number;
+}
+
 export interface Config {
   readonly bybitWsUrl: string;
   readonly bybitRestUrl: string;
@@ -286,6 +310,8 @@ export interface Config {
   readonly trigger: { readonly preset: RawConfig['TRIGGER_PRESET']; readonly oiChangePct15mMin: number; readonly volumeRatio5mMin: number; readonly priceChangePct5mMin: number };
   readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
   readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
+  /** Cluster outcomes and wick statistics from the history held (issue 12). */
+  readonly history: HistoryStatsSettings;
   readonly estimatorMaxCohorts: number;
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlan: RawConfig['COINGLASS_PLAN'];
@@ -434,6 +460,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     },
     imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
     imbalanceMode: r.IMBALANCE_MODE,
+    history: {
+      clusterHitWindowMs: r.CLUSTER_HIT_WINDOW_DAYS * 86_400_000,
+      reliableMinHitRate: r.RELIABLE_RANGE_MIN_HIT_RATE,
+      reliableMinOutcomes: r.RELIABLE_RANGE_MIN_OUTCOMES,
+      rangeWeights: r.RANGE_WEIGHTS,
+      wickStatsDays: r.WICK_STATS_DAYS,
+      wickStatsMinDays: r.WICK_STATS_MIN_DAYS,
+      wickStopTimeframe: r.WICK_STOP_TIMEFRAME,
+      wickExcursionHours: r.WICK_EXCURSION_HOURS,
+      wickStatsRefreshMs: r.WICK_STATS_REFRESH_MINUTES * 60_000,
+    },
     estimatorMaxCohorts: r.ESTIMATOR_MAX_COHORTS,
     estimatorLeverageTiers: Object.entries(parsePairs(r.ESTIMATOR_LEVERAGE_TIERS)).map(([leverage, weight]) => ({ leverage: Number(leverage), weight })),
     coinglassPlan: r.COINGLASS_PLAN,

@@ -7,6 +7,7 @@ import { encodeRanking, encodeSignal } from '../sinks/bus-schema.js';
 import type { Bus } from '../sinks/bus.js';
 import { startOperatorServer, type OperatorServer, type Readiness } from '../sinks/http-server.js';
 import { LogSummary } from '../sinks/log-summary.js';
+import { registerClusterOutcomeMetrics } from '../sinks/cluster-outcome-metrics.js';
 import { redactUrl, type Logger } from '../sinks/logger.js';
 import { OutageLog } from '../sinks/outage-log.js';
 import { registerStatsGauges, type EngineMetrics } from '../sinks/metrics.js';
@@ -21,6 +22,7 @@ import { engineSettings } from './engine-settings.js';
 import type { LiveClock } from './live-clock.js';
 import type { Part } from './part.js';
 import type { ExecutionPart } from './execution.js';
+import type { WickStatsBook } from './wick-stats-part.js';
 import type { InstrumentRules } from '../core/instrument-rounding.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
@@ -57,6 +59,8 @@ export interface DaemonWiring {
   execution?: ExecutionPart;
   /** Settles once trading started (or failed to, logged). */
   executionStarted?: Promise<void>;
+  /** Wick statistics per coin from the stored history (`wickStatsPart`); undefined without a store. */
+  wickStats?: WickStatsBook;
   /** Why trading is off although TRADING_MODE asks for it (the Bybit venue refused to start); `/risk` shows it. */
   tradingRefusal?: { readonly venue: string; readonly reason: string; readonly message: string; readonly atMs: number };
 }
@@ -83,9 +87,15 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
           {
             registry: w.metrics.registry,
             readiness,
-            symbol: (symbol) => w.engine?.describe(symbol),
+            symbol: (symbol) => {
+              const live = w.engine?.describe(symbol);
+              const wicks = w.wickStats?.describe(symbol) ?? null;
+              if (live === undefined) return wicks === null ? undefined : { symbol, wickStats: wicks };
+              return { ...live, wickStats: wicks };
+            },
             extra: {
               '/symbols': () => ({ symbols: w.engine?.symbols() ?? w.stream.symbols() }),
+              '/reliable-ranges': () => ({ coins: w.engine?.clusterOutcomes().filter((c) => c.ranges.length > 0) ?? [] }),
               '/rankings': () => w.engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
               '/coinglass': () => w.coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
               ...Object.fromEntries(['/positions', '/orders', '/trades', '/risk'].map((p) => [p, (q: URLSearchParams) => w.execution?.routes()[p]?.(q)])),
@@ -158,6 +168,7 @@ export function enginePart(w: DaemonWiring): Part {
   const { log, clock } = w;
   const badFrames = new LogSummary(log, 'bad frames', { firstLines: 20, windowMs: 60_000, now: () => clock.now() });
   const warnBadFrame = (fields: object, msg: string) => badFrames.line(fields, msg);
+  const outcomeMetrics = registerClusterOutcomeMetrics(w.metrics.registry, () => w.engine?.clusterOutcomes() ?? []);
   const route = (event: EngineOutput): void => {
     if (event.kind === 'spike') {
       log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
@@ -167,6 +178,8 @@ export function enginePart(w: DaemonWiring): Part {
       w.bus?.publish(encodeSignal(event.signal, event.emittedAt));
     } else if (event.kind === 'evaluated') {
       w.coinglass?.onEvaluated(event);
+    } else if (event.kind === 'cluster-outcome') {
+      outcomeMetrics.observe(event);
     } else if (event.kind === 'ranking') {
       w.coinglass?.setSymbols(w.stream.symbols(), event.top.map((c) => c.symbol));
       w.bus?.publish(encodeRanking({ rankedAt: event.rankedAt, top: event.top, armed: event.armed }));

@@ -31,6 +31,11 @@ export function engineSettings(config: Config): EngineSettings {
         cooldownMs: config.triggerCooldownMs,
       },
       evaluateIntervalMs: config.ranking.intervalMs,
+      outcomes: {
+        windowMs: config.history.clusterHitWindowMs,
+        reliable: { minHitRate: config.history.reliableMinHitRate, minOutcomes: config.history.reliableMinOutcomes },
+        weights: config.history.rangeWeights,
+      },
       liquidity: {
         ...base,
         successRatePrior: config.successRatePrior,

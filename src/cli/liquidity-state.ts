@@ -1,5 +1,6 @@
 import type { CoinEvaluated } from '../actors/messages.js';
-import type { CoinInputs, TypicalSizeEntry } from '../core/coin-liquidity.js';
+import type { CoinInputs, RestoredOutcome, TypicalSizeEntry } from '../core/coin-liquidity.js';
+import { loadClusterOutcomes } from '../sinks/db/history-reads.js';
 import { parseHeatmapRange, type HeatmapSource } from '../core/heatmap.js';
 import { baseCoin } from '../core/thresholds.js';
 import type { Engine } from '../engine/engine.js';
@@ -23,6 +24,7 @@ export function applyCoinInputs(engine: Engine, tape: TapeWriter | undefined, cl
   if ('dbOverrideUsd' in inputs) encoded.dbOverrideUsd = inputs.dbOverrideUsd ?? null;
   if ('marketCapUsd' in inputs) encoded.marketCapUsd = inputs.marketCapUsd ?? null;
   if (inputs.typical !== undefined) encoded.typical = inputs.typical;
+  if (inputs.outcomes !== undefined) encoded.outcomes = inputs.outcomes;
   tape?.write({ t: clock.now(), s: COIN_INPUTS_TAPE_SOURCE, k: 'coin-inputs', d: JSON.stringify({ symbol, inputs: encoded }) });
   engine.coinInputs(symbol, inputs);
 }
@@ -37,10 +39,16 @@ export function replayCoinInputs(body: string, engine: Engine): boolean {
   }
   if (typeof rec.symbol !== 'string' || typeof rec.inputs !== 'object' || rec.inputs === null) return false;
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-  const inputs: { dbOverrideUsd?: number | undefined; marketCapUsd?: number | undefined; typical?: TypicalSizeEntry[] } = {};
+  const inputs: { dbOverrideUsd?: number | undefined; marketCapUsd?: number | undefined; typical?: TypicalSizeEntry[]; outcomes?: RestoredOutcome[] } = {};
   if ('dbOverrideUsd' in rec.inputs) inputs.dbOverrideUsd = num(rec.inputs.dbOverrideUsd);
   if ('marketCapUsd' in rec.inputs) inputs.marketCapUsd = num(rec.inputs.marketCapUsd);
   if (Array.isArray(rec.inputs.typical)) inputs.typical = rec.inputs.typical as TypicalSizeEntry[];
+  if (Array.isArray(rec.inputs.outcomes)) {
+    inputs.outcomes = (rec.inputs.outcomes as { range?: unknown; resolvedAtMs?: unknown; hit?: unknown }[]).flatMap((o) => {
+      const range = typeof o.range === 'string' ? parseHeatmapRange(o.range) : undefined;
+      return range !== undefined && typeof o.resolvedAtMs === 'number' && Number.isFinite(o.resolvedAtMs) && typeof o.hit === 'boolean' ? [{ range, resolvedAtMs: o.resolvedAtMs, hit: o.hit }] : [];
+    });
+  }
   engine.coinInputs(rec.symbol, inputs);
   return true;
 }
@@ -71,9 +79,12 @@ export function writeCoinState(writer: BatchWriter, event: CoinEvaluated): void 
   }
 }
 
-/** Reads operator overrides (by symbol) and typical sizes (by coin; restored to `<COIN>USDT`). Bad rows are skipped. */
-export async function loadCoinState(db: DbSession, withTypical: boolean): Promise<Map<string, CoinInputs>> {
-  const out = new Map<string, { dbOverrideUsd?: number | undefined; typical?: TypicalSizeEntry[] }>();
+/**
+ * Reads operator overrides (by symbol), typical sizes (by coin; restored to `<COIN>USDT`) and, given
+ * `outcomesSinceMs`, the cluster outcomes inside the hit-rate window. Bad rows are skipped.
+ */
+export async function loadCoinState(db: DbSession, withTypical: boolean, outcomesSinceMs?: number): Promise<Map<string, CoinInputs>> {
+  const out = new Map<string, { dbOverrideUsd?: number | undefined; typical?: TypicalSizeEntry[]; outcomes?: RestoredOutcome[] }>();
   const overrides = await db.query<{ symbol: string; override_usd: number | null }>('SELECT symbol, override_usd FROM coin_thresholds');
   for (const r of overrides.rows) {
     const usd = r.override_usd === null ? undefined : Number(r.override_usd);
@@ -95,6 +106,9 @@ export async function loadCoinState(db: DbSession, withTypical: boolean): Promis
       out.set(symbol, entry);
     }
   }
+  if (outcomesSinceMs !== undefined) {
+    for (const [symbol, outcomes] of await loadClusterOutcomes(db, outcomesSinceMs)) out.set(symbol, { ...(out.get(symbol) ?? {}), outcomes });
+  }
   return out;
 }
 
@@ -109,13 +123,14 @@ export function startCoinState(
   clock: Clock,
   tape: () => TapeWriter | undefined,
   reloadMs = 300_000,
+  outcomeWindowMs?: number,
 ): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const known = new Map<string, number | undefined>();
   const load = async (first: boolean): Promise<void> => {
     try {
-      const state = await loadCoinState(storage.db, first);
+      const state = await loadCoinState(storage.db, first, first && outcomeWindowMs !== undefined ? clock.now() - outcomeWindowMs : undefined);
       if (stopped) return;
       let overrides = 0;
       for (const [symbol, inputs] of state) {
@@ -125,7 +140,7 @@ export function startCoinState(
         known.set(symbol, inputs.dbOverrideUsd);
         applyCoinInputs(engine, tape(), clock, symbol, first ? inputs : { dbOverrideUsd: inputs.dbOverrideUsd });
       }
-      if (first) log.info({ coins: state.size, overrides }, 'coin thresholds and typical cluster sizes restored');
+      if (first) log.info({ coins: state.size, overrides }, 'coin thresholds, typical cluster sizes and cluster outcomes restored');
     } catch (err) {
       log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not read coin thresholds; retrying later');
     }
@@ -150,7 +165,7 @@ export function coinStatePart(w: DaemonWiring): Part {
   return {
     name: 'coin thresholds',
     start() {
-      if (w.storage !== undefined && w.engine !== undefined) running = startCoinState(w.storage, w.engine, w.log, w.clock, () => w.tape);
+      if (w.storage !== undefined && w.engine !== undefined) running = startCoinState(w.storage, w.engine, w.log, w.clock, () => w.tape, 300_000, w.config.history.clusterHitWindowMs);
     },
     stop: () => running?.stop(),
   };

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Clock } from '../core/clock.js';
 import type { CoinEvaluated, RankingUpdated, SignalRaised } from '../actors/messages.js';
 import type { LiquidationsOccurred, MinuteBarClosed, SpikeDetected } from '../core/events.js';
+import type { ClusterOutcome } from '../core/cluster-outcomes.js';
 import { planSignalPrices } from '../core/trade-plan.js';
 import { BatchWriter } from '../sinks/db/batch-writer.js';
 import { openDatabase, type Database, type DbLogFn } from '../sinks/db/database.js';
@@ -84,9 +85,25 @@ export async function openStorage(config: Config, log: Logger, clock: Clock, reg
 /** Rows for what the engine emits; pure mapping, so replay and live write the same rows. */
 export function writeEngineOutput(
   writer: BatchWriter,
-  event: MinuteBarClosed | SpikeDetected | LiquidationsOccurred | CoinEvaluated | RankingUpdated | SignalRaised,
+  event: MinuteBarClosed | SpikeDetected | LiquidationsOccurred | CoinEvaluated | RankingUpdated | SignalRaised | ClusterOutcome,
 ): void {
   switch (event.kind) {
+    case 'cluster-outcome':
+      writer.enqueue('cluster_outcomes', {
+        detectedAtMs: event.detectedAtMs,
+        symbol: event.symbol,
+        range: event.range,
+        source: event.source,
+        side: event.side,
+        priceLow: event.priceLow,
+        priceHigh: event.priceHigh,
+        centerPrice: event.centerPrice,
+        outcome: event.outcome,
+        hitAtMs: event.outcome === 'hit' ? event.resolvedAtMs : null,
+        expiredAtMs: event.outcome === 'expired' ? event.resolvedAtMs : null,
+        resolvedAtMs: event.resolvedAtMs,
+      });
+      return;
     case 'bar':
       writer.enqueue('market_bars_1m', {
         tsMs: event.minuteMs,

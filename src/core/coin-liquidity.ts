@@ -72,6 +72,15 @@ export interface CoinInputs {
   readonly marketCapUsd?: number | undefined;
   /** Typical sizes persisted by an earlier run. */
   readonly typical?: readonly TypicalSizeEntry[];
+  /** Cluster outcomes of an earlier run still inside the hit-rate window (`cluster_outcomes`), for the coin's hit rates. */
+  readonly outcomes?: readonly RestoredOutcome[];
+}
+
+/** One stored cluster outcome, as much of it as a hit rate needs. */
+export interface RestoredOutcome {
+  readonly range: HeatmapRange;
+  readonly resolvedAtMs: number;
+  readonly hit: boolean;
 }
 
 /** What one evaluation produced: the snapshots it used (per range) and the assessment. */
@@ -95,6 +104,7 @@ export class CoinLiquidity {
   private oiValueUsd = NaN;
   private dbOverrideUsd: number | undefined;
   private marketCapUsd: number | undefined;
+  private rangeWeights: Readonly<Partial<Record<HeatmapRange, number>>> | undefined;
 
   constructor(
     readonly symbol: string,
@@ -136,6 +146,11 @@ export class CoinLiquidity {
     if ('dbOverrideUsd' in inputs) this.dbOverrideUsd = inputs.dbOverrideUsd;
     if ('marketCapUsd' in inputs) this.marketCapUsd = inputs.marketCapUsd;
     for (const t of inputs.typical ?? []) this.typical.set(this.symbol, t.range, t.source, t.size);
+  }
+
+  /** Range weights of the next evaluations (learned ones); undefined returns to the configured static weights. */
+  setRangeWeights(weights: Readonly<Partial<Record<HeatmapRange, number>>> | undefined): void {
+    this.rangeWeights = weights;
   }
 
   /** Learned typical sizes of this coin, for persistence. */
@@ -214,6 +229,7 @@ export class CoinLiquidity {
         }),
         typicalSize: (range, source) => this.typical.get(this.symbol, range, source),
         successRate: this.config.successRatePrior,
+        ...(this.rangeWeights === undefined ? {} : { rangeWeights: this.rangeWeights }),
       },
       this.config.evaluation,
     );

@@ -48,6 +48,8 @@ export interface CoinEvaluationInput {
   readonly typicalSize: (range: HeatmapRange, source: HeatmapSnapshot['source']) => TypicalSize | undefined;
   /** Historical success rate of the setup for this coin, in [0, 1]. */
   readonly successRate: number;
+  /** Range weights for this coin (learned from cluster hit rates, RANGE_WEIGHTS=learned); default `config.imbalance.weights`. */
+  readonly rangeWeights?: Readonly<Partial<Record<HeatmapRange, number>>>;
 }
 
 export interface RangeEvaluation extends RangeImbalance {
@@ -104,7 +106,7 @@ export function evaluateCoin(
   const assessment = assessImbalance(
     [...perRange].map(([range, r]) => ({ range, clusters: r.clusters })),
     input.refPrice,
-    config.imbalance,
+    input.rangeWeights === undefined ? config.imbalance : { ...config.imbalance, weights: input.rangeWeights },
   );
   let clusterPct = 0;
   if (assessment.target !== undefined) {

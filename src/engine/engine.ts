@@ -5,7 +5,8 @@ import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOu
 import type { Clock } from '../core/clock.js';
 import type { MarketEvent } from '../core/events.js';
 import type { CoinInputs, HistoryStep } from '../core/coin-liquidity.js';
-import type { HeatmapSnapshot } from '../core/heatmap.js';
+import type { HeatmapRange, HeatmapSnapshot } from '../core/heatmap.js';
+import { reliableRanges, type RangeHitRate } from '../core/range-hit-rates.js';
 import { DEFAULT_RANKING_CONFIG } from '../core/ranking.js';
 import { BybitDecoder, type BadFrameReason, type EventTimeBand } from '../streams/bybit-decoder.js';
 
@@ -104,6 +105,18 @@ export class Engine {
 
   symbols(): string[] {
     return [...this.refs.keys()].sort();
+  }
+
+  /** Per coin: hit rates per range over the window, reliable ranges, clusters followed now (for `/reliable-ranges` and metrics). */
+  clusterOutcomes(): { symbol: string; following: number; ranges: RangeHitRate[]; reliableRanges: HeatmapRange[] }[] {
+    const out: { symbol: string; following: number; ranges: RangeHitRate[]; reliableRanges: HeatmapRange[] }[] = [];
+    for (const [symbol, ref] of this.refs) {
+      const s = ref.peek();
+      if (s === undefined) continue;
+      const ranges = s.outcomes.rates.rates(Number.isFinite(s.lastTsInit) ? s.lastTsInit : 0);
+      out.push({ symbol, following: s.outcomes.openCount, ranges, reliableRanges: reliableRanges(ranges, s.outcomeConfig.reliable) });
+    }
+    return out.sort((a, b) => (a.symbol < b.symbol ? -1 : 1));
   }
 
   /** JSON view of one symbol (features, counters, mailbox), or undefined if it has not been seen. */

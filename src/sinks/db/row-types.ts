@@ -252,6 +252,25 @@ export interface HistoryKlineRow {
   readonly turnover: number;
 }
 
+/**
+ * `cluster_outcomes`: what became of a followed cluster, keyed like its first `liquidation_clusters` row. Exactly
+ * one of `hitAtMs` (price reached the centre) and `expiredAtMs` (its range's horizon passed) is set.
+ */
+export interface ClusterOutcomeRow {
+  readonly detectedAtMs: number;
+  readonly symbol: string;
+  readonly range: string;
+  readonly source: string;
+  readonly side: PositionSide;
+  readonly priceLow: number;
+  readonly priceHigh: number;
+  readonly centerPrice: number;
+  readonly outcome: 'hit' | 'expired';
+  readonly hitAtMs: number | null;
+  readonly expiredAtMs: number | null;
+  readonly resolvedAtMs: number;
+}
+
 /** `history_open_interest`: Bybit's open-interest history point (contracts, base coin) at `tsMs`. */
 export interface HistoryOpenInterestRow {
   readonly symbol: string;
@@ -289,6 +308,7 @@ export interface TableRows {
   liquidations: RealizedLiquidationRow;
   history_klines: HistoryKlineRow;
   history_open_interest: HistoryOpenInterestRow;
+  cluster_outcomes: ClusterOutcomeRow;
 }
 
 export type TableName = keyof TableRows;

@@ -89,6 +89,11 @@ export function sampleRow<T extends TableName>(table: T, i: number, o: SampleOpt
       turnover: 1500.5 * price,
     }),
     history_open_interest: () => ({ symbol, interval: i % 2 ? '1h' : '5min', tsMs: ts, openInterest: 5.5e6 + i }),
+    cluster_outcomes: () => ({
+      detectedAtMs: ts, symbol, range: '7d', source: 'estimate', side, priceLow: price * 1.02, priceHigh: price * 1.03, centerPrice: price * 1.025,
+      outcome: i % 2 ? 'hit' : 'expired', hitAtMs: i % 2 ? ts + 3_600_000 : null, expiredAtMs: i % 2 ? null : ts + 7 * 86_400_000,
+      resolvedAtMs: i % 2 ? ts + 3_600_000 : ts + 7 * 86_400_000,
+    }),
   };
   return rows[table]() as TableRows[T];
 }

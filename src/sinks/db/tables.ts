@@ -250,6 +250,21 @@ const specs: readonly TableSpec[] = [
     [['symbol', 'text'], ['interval', 'text', { max: 4, values: ['5min', '1h'] }], ['ts', 'timestamptz'], ['open_interest', 'float8']],
     { key: ['symbol', 'interval', 'ts'], time: 'ts', hypertable: true },
   ),
+  table(
+    'cluster_outcomes',
+    [
+      ['detected_at', 'timestamptz'], ['symbol', 'text'], ['range', 'text', { max: 16 }], ['source', 'text', { max: 32 }],
+      ['side', 'text', { values: SIDES }], ['price_low', 'float8'], ['price_high', 'float8'], ['center_price', 'float8'],
+      ['outcome', 'text', { values: ['hit', 'expired'] }], ['hit_at', 'timestamptz', { null: true }], ['expired_at', 'timestamptz', { null: true }],
+      ['resolved_at', 'timestamptz'],
+    ],
+    {
+      key: ['symbol', 'range', 'source', 'side', 'price_low', 'detected_at'],
+      time: 'resolved_at',
+      hypertable: false,
+      check: (r) => ((r.outcome === 'hit') !== (r.hitAtMs !== null) || (r.outcome === 'expired') !== (r.expiredAtMs !== null) ? 'hit_at (for a hit) or expired_at (for an expiry), not both' : undefined),
+    },
+  ),
 ];
 
 /** Every table the writer writes, by name. */
