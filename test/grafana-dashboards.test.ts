@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgDatabase } from '../src/sinks/db/database.js';
 import { migrate } from '../src/sinks/db/migrator.js';
 import { ROOT } from './support/run-cli.js';
-import { STORAGE_MODES, pgAvailable } from './support/services.js';
+import { PG_URL, STORAGE_MODES, pgAvailable } from './support/services.js';
 import { createTestDatabase, recentBaseMs, type TestDatabase } from './support/storage-db.js';
 
 interface Target { refId: string; rawSql?: string; expr?: string; datasource?: { uid: string } }
@@ -100,23 +101,66 @@ INSERT INTO market_bars_1m (ts, symbol, open, high, low, close, buy_volume_qty, 
  SELECT '${m(0)}'::timestamptz + make_interval(mins => g), 'SOLUSDT', 100, 103, 99, 100 + g / 100.0, 1, 1, 100, 100, 2 FROM generate_series(0, 179) g;
 `;
 
-describe.runIf(pgAvailable).each(STORAGE_MODES)('Grafana dashboard SQL on the real schema ($name)', (mode) => {
+/**
+ * The SQL of ops/timescaledb/init/10-grafana-reader.sh (the read-only role Grafana logs in with), with psql's
+ * variables filled in and the role renamed, since roles are shared by every database on the test server.
+ */
+function readerRoleSql(role: string, dbname: string, owner: string): string {
+  const script = readFileSync(path.join(ROOT, 'ops/timescaledb/init/10-grafana-reader.sh'), 'utf8');
+  const sql = /<<'SQL'\n([\s\S]*?)\nSQL\n/.exec(script)![1]!;
+  return sql.replaceAll('grafana_reader', role).replaceAll(`:'reader_password'`, `'test-reader'`).replaceAll(':"dbname"', `"${dbname}"`).replaceAll(':"owner"', `"${owner}"`);
+}
+
+describe.runIf(pgAvailable).each(STORAGE_MODES)('Grafana dashboard SQL on the real schema, as the read-only Grafana role ($name)', (mode) => {
   let tdb: TestDatabase;
+  let owner: pg.Client;
   let client: pg.Client;
+  const role = `gr_${randomBytes(5).toString('hex')}`;
   beforeAll(async () => {
     tdb = await createTestDatabase();
+    owner = new pg.Client({ connectionString: tdb.url });
+    await owner.connect();
+    // As in the container: the role and its default privileges exist before the daemon's first migration.
+    const ownerName = (await owner.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u;
+    await owner.query(readerRoleSql(role, tdb.name, ownerName));
     const db = new PgDatabase({ connectionString: tdb.url });
     await migrate(db, { timescaledb: mode.timescaledb });
     await db.close();
-    client = new pg.Client({ connectionString: tdb.url });
-    await client.connect();
     const start = BASE - 5 * 3_600_000;
-    await client.query(SEED((min) => iso(start + min * 60_000)));
-    if (mode.name === 'timescaledb') await client.query(`CALL refresh_continuous_aggregate('market_bars_1h', '${FROM}', '${TO}')`);
+    await owner.query(SEED((min) => iso(start + min * 60_000)));
+    if (mode.name === 'timescaledb') {
+      // The aggregate's own refresh policy may be running right after the migration: wait for it, then refresh.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await owner.query(`CALL refresh_continuous_aggregate('market_bars_1h', '${FROM}', '${TO}')`);
+          break;
+        } catch (err) {
+          if (attempt >= 50 || !String(err).includes('concurrent refresh')) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    }
+    const asReader = new URL(tdb.url);
+    asReader.username = role;
+    client = new pg.Client({ connectionString: asReader.toString() });
+    await client.connect();
   }, 60_000);
   afterAll(async () => {
     await client?.end();
+    await owner?.end();
     await tdb?.drop();
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`DROP ROLE IF EXISTS ${role}`).finally(() => admin.end());
+  });
+
+  it('the Grafana role reads but cannot write', async () => {
+    expect((await client.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe(role);
+    await expect(client.query(`DELETE FROM trades`)).rejects.toThrow(/read-only transaction|permission denied/);
+    await expect(client.query(`INSERT INTO agent_logs (ts, agent_name, event_id, level, event, message) VALUES (now(), 'g', 'g', 'info', 'g', 'g')`)).rejects.toThrow(/read-only transaction|permission denied/);
+    await client.query('BEGIN READ WRITE').catch(() => undefined);
+    await expect(client.query(`UPDATE execution_state SET state = '{}'`)).rejects.toThrow(/permission denied/);
+    await client.query('ROLLBACK');
   });
 
   it('finds the trading dashboard queries and knows the columns of each', () => {
