@@ -40,11 +40,13 @@ function emailSettings(r: RawConfig, problems: string[], timeoutMs: number): Bro
   const server = r.SMTP_URL !== undefined || r.SMTP_HOST !== undefined;
   const envelope = r.EMAIL_TO !== undefined || r.EMAIL_FROM !== undefined;
   if (!server && !envelope && r.SMTP_USER === undefined && r.SMTP_PASS === undefined) return undefined;
-  if (r.SMTP_URL !== undefined && r.SMTP_HOST !== undefined) problems.push('SMTP_URL: set SMTP_URL or SMTP_HOST, not both');
-  if (!server) problems.push('EMAIL_TO/EMAIL_FROM/SMTP_USER are set but no SMTP server: set SMTP_URL or SMTP_HOST');
-  if (r.EMAIL_TO === undefined) problems.push('EMAIL_TO: email is configured but has no recipient (comma-separated addresses)');
-  if (r.EMAIL_FROM === undefined) problems.push('EMAIL_FROM: email is configured but has no sender address');
-  if (problems.length > 0) return undefined;
+  const mine: string[] = [];
+  if (r.SMTP_URL !== undefined && r.SMTP_HOST !== undefined) mine.push('SMTP_URL: set SMTP_URL or SMTP_HOST, not both');
+  if (!server) mine.push('EMAIL_TO/EMAIL_FROM/SMTP_USER are set but no SMTP server: set SMTP_URL or SMTP_HOST');
+  if (r.EMAIL_TO === undefined) mine.push('EMAIL_TO: email is configured but has no recipient (comma-separated addresses)');
+  if (r.EMAIL_FROM === undefined) mine.push('EMAIL_FROM: email is configured but has no sender address');
+  problems.push(...mine);
+  if (mine.length > 0) return undefined;
   let host = r.SMTP_HOST!;
   let secure = r.SMTP_SECURE === 'true' || (r.SMTP_SECURE === undefined && r.SMTP_PORT === 465);
   let port = r.SMTP_PORT ?? (secure ? 465 : 587);

@@ -15,6 +15,7 @@ export interface BroadcastSettings {
   readonly queue: { readonly capacity: number; readonly retryBaseMs: number; readonly retryMaxMs: number; readonly maxAttempts: number };
 }
 
+/** What the channels share with the daemon: its clock (retry timers), logger and metrics registry. */
 export interface BroadcastDeps {
   readonly clock: Clock;
   readonly log: Logger;

@@ -8,6 +8,7 @@ import { fitText, renderPlainBatch } from './plain-text.js';
 /** Twilio's limit on a message body, in characters (it splits it into SMS segments itself). */
 export const SMS_BODY_MAX_CHARS = 1600;
 
+/** Twilio account, sender, recipients, base URL, filter and timeout. */
 export interface SmsSettings {
   readonly accountSid: string;
   readonly authToken: string;
@@ -78,6 +79,8 @@ export class SmsChannel implements NotificationChannel {
       } catch (err) {
         throw classify(err);
       }
+      // Bounded: keys of batches that were given up half-sent are never cleared below.
+      if (this.delivered.size >= 10_000) this.delivered.clear();
       this.delivered.add(sentKey);
     }
     for (const to of this.settings.to) this.delivered.delete(`${to}|${key}`);

@@ -5,9 +5,13 @@ import type { Notification, NotificationChannel, NotificationKind } from '../../
 import { PermanentSendError } from './channel-queue.js';
 import { fitText, renderPlainText } from './plain-text.js';
 
-/** X counts a post's length in characters; 280 for a standard account. */
+/**
+ * X counts a post's length in characters, 280 for a standard account (CJK characters and emoji count double and
+ * URLs as 23; the templates are ASCII apart from the ellipsis, so code points are close enough here).
+ */
 export const X_POST_MAX_CHARS = 280;
 
+/** X API credentials (OAuth 1.0a user context of the posting account), base URL, filter and timeout. */
 export interface XSettings {
   readonly appKey: string;
   readonly appSecret: string;
