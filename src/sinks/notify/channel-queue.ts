@@ -203,6 +203,7 @@ export class ChannelQueue implements NotificationChannel {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`send did not settle within ${ms} ms`)), ms);
+      timer.unref();
     });
     return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
   }
