@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { validateInterval } from '../sinks/db/migrator.js';
 import { redactUrlsIn } from '../sinks/logger.js';
 import { TRIGGER_PRESETS } from '../core/trigger.js';
+import type { BroadcastSettings } from '../sinks/notify/broadcast-channels.js';
+import { ALL_NOTIFICATION_KINDS, BROADCAST_SECRET_KEYS, broadcastSettings } from './broadcast-config.js';
 
 /**
  * Configuration: environment variables, optionally under a JSON file named by WHALESTACK_CONFIG (or
@@ -30,6 +32,13 @@ const url = (protocols: string[]) =>
     }
   }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 const optionalSecret = z.string().min(1, 'must not be empty when set').optional();
+/** Comma-separated notification kinds (`signal,trade_closed`), each known, none twice. */
+const notificationKinds = z.string().superRefine((s, ctx) => {
+  const items = s.split(',');
+  const bad = items.filter((k) => !(ALL_NOTIFICATION_KINDS as readonly string[]).includes(k));
+  if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `unknown notification kind ${bad.map((k) => `'${k}'`).join(', ')}; known: ${ALL_NOTIFICATION_KINDS.join(', ')}` });
+  else if (new Set(items).size !== items.length) ctx.addIssue({ code: 'custom', message: 'a notification kind is given twice' });
+});
 const pgInterval = z.string().refine((v) => {
   try {
     validateInterval('setting', v);
@@ -194,6 +203,33 @@ export const CONFIG_SCHEMA = z.object({
   BYBIT_API_SECRET: optionalSecret,
   COINGLASS_API_KEY: optionalSecret,
   TELEGRAM_BOT_TOKEN: optionalSecret,
+  // Broadcasts (email, X, SMS): each channel is off unless configured; see broadcast-config.ts.
+  SMTP_URL: url(['smtp:', 'smtps:']).optional(),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: int(1, 65535).optional(),
+  SMTP_SECURE: z.enum(['true', 'false'], 'must be true or false').optional(),
+  SMTP_USER: optionalSecret,
+  SMTP_PASS: optionalSecret,
+  EMAIL_FROM: z.string().min(3).optional(),
+  EMAIL_TO: z.string().regex(/^[^\s,]+@[^\s,]+(,[^\s,]+@[^\s,]+)*$/, 'must be a comma-separated list of email addresses').optional(),
+  EMAIL_KINDS: notificationKinds.default(ALL_NOTIFICATION_KINDS.join(',')),
+  X_APP_KEY: optionalSecret,
+  X_APP_SECRET: optionalSecret,
+  X_ACCESS_TOKEN: optionalSecret,
+  X_ACCESS_SECRET: optionalSecret,
+  X_API_URL: url(['http:', 'https:']).default('https://api.x.com'),
+  X_KINDS: notificationKinds.default('signal,trade_closed'),
+  TWILIO_ACCOUNT_SID: optionalSecret,
+  TWILIO_AUTH_TOKEN: optionalSecret,
+  TWILIO_FROM: z.string().regex(/^(\+[1-9][0-9]{6,14}|MG[0-9a-fA-F]{32}|[A-Za-z0-9 ]{1,11})$/, 'must be an E.164 number like +15005550006, a Messaging Service SID or an alphanumeric sender id').optional(),
+  TWILIO_TO: z.string().regex(/^\+[1-9][0-9]{6,14}(,\+[1-9][0-9]{6,14})*$/, 'must be a comma-separated list of E.164 numbers like +15005550006').optional(),
+  TWILIO_API_URL: url(['http:', 'https:']).default('https://api.twilio.com'),
+  SMS_KINDS: notificationKinds.default('risk_state,trade_closed'),
+  BROADCAST_QUEUE_CAPACITY: int(1, 1_000_000).default(1000),
+  BROADCAST_RETRY_BASE_MS: int(10, 3_600_000).default(2000),
+  BROADCAST_RETRY_MAX_MS: int(10, 86_400_000).default(300_000),
+  BROADCAST_MAX_ATTEMPTS: int(1, 1000).default(8),
+  BROADCAST_TIMEOUT_MS: int(100, 600_000).default(15_000),
 });
 
 export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
@@ -253,7 +289,7 @@ export interface TradingConfig extends ExecutionTradingSettings {
     | undefined;
 }
 export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)[];
-export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN'];
+export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN', ...BROADCAST_SECRET_KEYS];
 
 /** The validated configuration with camel-case names, as the rest of the program sees it. */
 /** Cluster hit rates, reliable ranges and wick statistics (README "Wick statistics and reliable ranges"). */
@@ -337,6 +373,8 @@ export interface Config {
   readonly coinglassApiKey: string | undefined;
   readonly telegramBotToken: string | undefined;
   readonly trading: TradingConfig;
+  /** Email, X and SMS channels (each undefined when off) and their queue. */
+  readonly broadcasts: BroadcastSettings;
 }
 
 export class ConfigError extends Error {
@@ -384,6 +422,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
   const r = result.data;
   const crossProblems = crossCheck(r).map(([key, issue]) => show(key, issue));
   if (crossProblems.length > 0) throw new ConfigError(crossProblems);
+  const { settings: broadcasts, problems: broadcastProblems } = broadcastSettings(r);
+  if (broadcastProblems.length > 0) throw new ConfigError(broadcastProblems);
   const trading: TradingConfig = {
     ...tradingConfig(r, merged),
     paperInitialBalanceUsd: r.PAPER_INITIAL_BALANCE_USD,
@@ -493,6 +533,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     coinglassApiKey: r.COINGLASS_API_KEY,
     telegramBotToken: r.TELEGRAM_BOT_TOKEN,
     trading,
+    broadcasts,
   };
 }
 

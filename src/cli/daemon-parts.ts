@@ -13,6 +13,7 @@ import { OutageLog } from '../sinks/outage-log.js';
 import { registerStatsGauges, type EngineMetrics } from '../sinks/metrics.js';
 import { createBus } from '../sinks/redis-bus.js';
 import { TapeWriter } from '../sinks/tape-writer.js';
+import type { ChannelQueue } from '../sinks/notify/channel-queue.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import type { BybitStream } from '../streams/bybit-stream.js';
 import { EstimatorBootstrapper } from './bootstrap.js';
@@ -61,6 +62,8 @@ export interface DaemonWiring {
   executionStarted?: Promise<void>;
   /** Wick statistics per coin from the stored history (`wickStatsPart`); undefined without a store. */
   wickStats?: WickStatsBook;
+  /** Email, X and SMS channels (each queued; `send` never blocks), empty when none is configured. */
+  broadcasts?: readonly ChannelQueue[];
   /** Why trading is off although TRADING_MODE asks for it (the Bybit venue refused to start); `/risk` shows it. */
   tradingRefusal?: { readonly venue: string; readonly reason: string; readonly message: string; readonly atMs: number };
 }

@@ -22,6 +22,8 @@ import {
 import { LiveClock } from './live-clock.js';
 import { startParts, type Part } from './part.js';
 import { coinStatePart } from './liquidity-state.js';
+import { broadcastPart } from './broadcasts.js';
+import type { ChannelQueue } from '../sinks/notify/channel-queue.js';
 import { executionPart, type ExecutionPart } from './execution.js';
 import { wickStatsPart } from './wick-stats-part.js';
 import type { Storage } from './storage.js';
@@ -46,6 +48,8 @@ export interface Daemon {
   readonly execution: ExecutionPart | undefined;
   /** Settles once trading started (or was disabled with an error logged). */
   readonly executionStarted: Promise<void>;
+  /** The configured broadcast channels (email, X, SMS), queued; empty when none is configured. */
+  readonly broadcasts: readonly ChannelQueue[];
   /** Clean shutdown: every part stopped in reverse order of starting. */
   close(): Promise<void>;
 }
@@ -73,7 +77,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
   const parts: Part[] = [
     lockPart(config.dataDir, opts.recordOnly === true, opts.recordDir),
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
-    ...(engineOn ? [storagePart(w)] : []),
+    ...(engineOn ? [broadcastPart(w), storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
     ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), wickStatsPart(w), bootstrapPart(w)] : []),
     streamPart(w),
@@ -92,6 +96,9 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
       return w.execution;
     },
     executionStarted: w.executionStarted ?? Promise.resolve(),
+    get broadcasts() {
+      return w.broadcasts ?? [];
+    },
     close: async () => {
       await running.stop();
       clock.cancelAll();

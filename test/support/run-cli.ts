@@ -30,3 +30,29 @@ export function runCli(args: string[], env: Record<string, string> = {}, timeout
     });
   });
 }
+
+/** A long-running CLI process (the daemon) started by {@link spawnCli}. */
+export interface CliProcess {
+  readonly output: () => string;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code once the process is gone. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/** Starts the built CLI (e.g. `run`) with only PATH and `env` in its environment and leaves it running. */
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliProcess {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, cwd: ROOT });
+  let out = '';
+  child.stdout.on('data', (d) => (out += String(d)));
+  child.stderr.on('data', (d) => (out += String(d)));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return {
+    output: () => out,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
