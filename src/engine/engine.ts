@@ -26,6 +26,8 @@ export interface EngineOptions {
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
   /** Exchange times outside this band around receipt time are refused (default: the decoder's). */
   readonly eventTimeBand?: EventTimeBand;
+  /** The decoder's text scanner for ticker/trade frames (default on); off only to measure the `JSON.parse` path. */
+  readonly scanner?: boolean;
   readonly onSystemEvent?: (event: SystemEvent) => void;
   readonly onLatency?: (actorKind: string, latencyMs: number) => void;
 }
@@ -54,7 +56,7 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.behavior = symbolActor(opts.symbol);
-    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand });
+    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand, scanner: opts.scanner });
     this.system = new ActorSystem<EngineOutput>({
       clock: opts.clock,
       drain: opts.drain,
