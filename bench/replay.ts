@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { replayTape } from '../src/cli/replay.js';
+import { replayTape, type ReplaySummary } from '../src/cli/replay.js';
 import { replaySharded } from '../src/cli/replay-sharded.js';
 import { VirtualClock } from '../src/core/clock.js';
 import { DEFAULT_SPIKE_THRESHOLDS } from '../src/core/spike-detector.js';
@@ -54,8 +54,15 @@ export async function benchReplay(opts: { symbols?: number; minutes?: number; ro
     const b = median(base);
     const tape = await replayTape([dir], { symbol });
     const shards = opts.shards ?? 2;
-    const one = await replaySharded([dir], { symbol, shards: 1, inProcess: true });
-    const many = await replaySharded([dir], { symbol, shards });
+    // CPU seconds (all threads of this process) per wall second: how many cores the run actually got.
+    const timed = async (run: () => Promise<ReplaySummary>) => {
+      const cpu0 = process.cpuUsage();
+      const summary = await run();
+      const cpu = process.cpuUsage(cpu0);
+      return { summary, coresUsed: (cpu.user + cpu.system) / 1e6 / summary.wallSec };
+    };
+    const { summary: one, coresUsed: oneCores } = await timed(() => replaySharded([dir], { symbol, shards: 1, inProcess: true }));
+    const { summary: many, coresUsed: manyCores } = await timed(() => replaySharded([dir], { symbol, shards }));
     if (many.outputDigest !== one.outputDigest) throw new Error('bench: sharded digests differ');
     return {
       frames: frames.length,
@@ -69,6 +76,8 @@ export async function benchReplay(opts: { symbols?: number; minutes?: number; ro
       sharded_1_frames_per_sec: Math.round(one.framesPerSec),
       [`sharded_${shards}_workers_frames_per_sec`]: Math.round(many.framesPerSec),
       [`speedup_${shards}_shards_vs_1`]: round(many.framesPerSec / one.framesPerSec),
+      cores_used_sharded_1: round(oneCores, 2),
+      [`cores_used_sharded_${shards}`]: round(manyCores, 2),
       target: 'engine ≥ 1.0× baseline; sharded ≥ 1.8× on 2 cores',
     };
   } finally {
