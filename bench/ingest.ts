@@ -22,7 +22,7 @@ export function simulatedFrames(symbolCount: number, durationMs: number, seed = 
 }
 
 /** The floor: parse the frame, parse its numbers, find the symbol's record. Nothing validated, nothing kept. */
-function baselinePass(frames: readonly Frame[]): number {
+export function baselinePass(frames: readonly Frame[]): number {
   const state = new Map<string, Record<string, number>>();
   let checksum = 0;
   for (const f of frames) {

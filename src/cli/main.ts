@@ -7,6 +7,10 @@ import { createCliLogger, createLogger, type Logger } from '../sinks/logger.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { engineSettings } from './engine-settings.js';
 import { replayTape } from './replay.js';
+import { replaySharded } from './replay-sharded.js';
+import type { TapeIssue } from '../streams/tape-reader.js';
+import type { SystemEvent } from '../actors/actor-system.js';
+import type { EngineOutput } from '../engine/engine.js';
 import { executionSettings } from './execution.js';
 import { startDaemon } from './run.js';
 import { DirLockedError } from './dir-lock.js';
@@ -143,12 +147,15 @@ Discovers symbols and writes every raw public frame with its receipt time to gzi
     },
   },
   replay: {
-    usage: `usage: whalestack replay <tape-file-or-dir>... [--speed <x>] [--json]
+    usage: `usage: whalestack replay <tape-file-or-dir>... [--speed <x>] [--shards <n>] [--json]
 
 Plays tapes through the same decoder and actors as 'run' on a virtual clock and prints a summary (records,
 frames, symbols, spikes, throughput, and a digest of every decision: equal digests mean identical output).
---speed 10 replays at ten times real time; the default 'max' is as fast as possible.`,
-    options: { speed: { type: 'string' }, json: { type: 'boolean' } },
+--speed 10 replays at ten times real time; the default 'max' is as fast as possible.
+--shards 4 spreads the coins over 4 worker threads (1 = the same sharded replay on this thread); the digest
+is the same for every shard count. Sharded replay does not paper-trade yet. Without --shards the replay
+runs unsharded, exactly as 'run' decides (and trades when TRADING_MODE is not off).`,
+    options: { speed: { type: 'string' }, shards: { type: 'string' }, json: { type: 'boolean' } },
     positionals: true,
     async run(values, positionals, env) {
       if (positionals.length === 0) {
@@ -161,21 +168,36 @@ frames, symbols, spikes, throughput, and a digest of every decision: equal diges
         process.stderr.write(`whalestack replay: --speed must be 'max' or a positive number (got ${speedArg})\n`);
         return 2;
       }
+      const shardsArg = values.shards as string | undefined;
+      const shards = shardsArg === undefined ? undefined : /^[0-9]{1,3}$/.test(shardsArg) ? Number(shardsArg) : NaN;
+      if (shards !== undefined && !(shards >= 1 && shards <= 64)) {
+        process.stderr.write(`whalestack replay: --shards must be a whole number from 1 to 64 (got ${shardsArg})\n`);
+        return 2;
+      }
+      if (shards !== undefined && Number.isFinite(speed)) {
+        process.stderr.write('whalestack replay: --shards replays as fast as possible; drop --speed\n');
+        return 2;
+      }
       const config = configOrExit(env, undefined);
+      if (shards !== undefined && config.trading.mode !== 'off') {
+        process.stderr.write('whalestack replay: --shards replays the market engine only (no paper trading yet); replay without --shards to trade\n');
+      }
       const log = createCliLogger(values.json ? 'silent' : config.logLevel);
       // A bit-flipped tape has an issue on nearly every line: the first ten, then a count (the summary has the total).
       const issues = new LogSummary(log, 'tape issues', { firstLines: 10 });
-      const summary = await replayTape(positionals, {
-        speed,
+      const common = {
         ...engineSettings(config),
-        ...(config.trading.mode !== 'off' ? { trading: executionSettings(config.trading, false) } : {}),
-        onIssue: (issue) => issues.line({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
-        onSystemEvent: (event) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
-        onOutput: (event) => {
+        onIssue: (issue: TapeIssue) => issues.line({ issue }, `tape: ${issue.kind} at ${issue.file}:${issue.line}: ${issue.message}`),
+        onSystemEvent: (event: SystemEvent) => log.error({ event }, `actor ${event.id} ${event.kind === 'actor-stopped' ? 'stopped' : 'restarted'}: ${event.error}`),
+        onOutput: (event: EngineOutput) => {
           if (event.kind === 'spike') log.info({ spike: event }, `spike on ${event.symbol}: ${event.reasons.join(', ')}`);
           if (event.kind === 'signal') log.info({ signal: event.signal }, `SIGNAL ${event.signal.direction} ${event.signal.symbol}`);
         },
-      });
+      };
+      const summary =
+        shards === undefined
+          ? await replayTape(positionals, { speed, ...common, ...(config.trading.mode !== 'off' ? { trading: executionSettings(config.trading, false) } : {}) })
+          : await replaySharded(positionals, { ...common, shards, inProcess: shards === 1 });
       issues.flush();
       if (values.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
       else {

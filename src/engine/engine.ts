@@ -1,5 +1,5 @@
 import { ActorSystem, type ActorRef, type DrainMode, type SystemEvent } from '../actors/actor-system.js';
-import { RANKER_ID, symbolActorId, type RankerMessage, type RankingUpdated, type SymbolMessage } from '../actors/messages.js';
+import { RANKER_ID, symbolActorId, type RankerMessage, type RankingUpdated, type SymbolCommand, type SymbolMessage } from '../actors/messages.js';
 import { rankerActor, type RankerConfig, type RankerState } from '../actors/ranker-actor.js';
 import { describeSymbol, symbolActor, type SymbolActorConfig, type SymbolActorOutput, type SymbolState } from '../actors/symbol-actor.js';
 import type { Clock } from '../core/clock.js';
@@ -17,10 +17,18 @@ export interface EngineOptions {
   readonly drain: DrainMode;
   readonly symbol: SymbolActorConfig;
   readonly ranker?: RankerConfig;
-  readonly onOutput?: (event: EngineOutput) => void;
+  /** Every output, with the id of the actor that emitted it (`symbol:BTCUSDT`, `ranker`). */
+  readonly onOutput?: (event: EngineOutput, from: string) => void;
+  /**
+   * Sharded replay: the ranker lives elsewhere (the coordinator). Messages for it (assessments) go here
+   * instead of to a local RankerActor; `rankings()` is then undefined.
+   */
+  readonly rankerRelay?: (msg: RankerMessage) => void;
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
   /** Exchange times outside this band around receipt time are refused (default: the decoder's). */
   readonly eventTimeBand?: EventTimeBand;
+  /** The decoder's text scanner for ticker/trade frames (default on); off only to measure the `JSON.parse` path. */
+  readonly scanner?: boolean;
   readonly onSystemEvent?: (event: SystemEvent) => void;
   readonly onLatency?: (actorKind: string, latencyMs: number) => void;
 }
@@ -49,18 +57,28 @@ export class Engine {
 
   constructor(opts: EngineOptions) {
     this.behavior = symbolActor(opts.symbol);
-    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand });
+    this.decoder = new BybitDecoder({ onBadFrame: opts.onBadFrame, eventTimeBand: opts.eventTimeBand, scanner: opts.scanner });
     this.system = new ActorSystem<EngineOutput>({
       clock: opts.clock,
       drain: opts.drain,
-      onOutput: (event) => {
+      onOutput: (event, from) => {
         this.outputs[event.kind] = (this.outputs[event.kind] ?? 0) + 1;
-        opts.onOutput?.(event);
+        opts.onOutput?.(event, from);
       },
       onSystemEvent: opts.onSystemEvent,
       onLatency: opts.onLatency,
     });
-    this.ranker = this.system.spawn(RANKER_ID, rankerActor(opts.ranker ?? { ...DEFAULT_RANKING_CONFIG, intervalMs: 300_000 }));
+    const relay = opts.rankerRelay;
+    this.ranker = this.system.spawn(
+      RANKER_ID,
+      relay === undefined
+        ? rankerActor(opts.ranker ?? { ...DEFAULT_RANKING_CONFIG, intervalMs: 300_000 })
+        : {
+            kind: 'ranker-relay',
+            init: (): RankerState => ({ assessments: new Map(), successRates: new Map(), armed: new Set(), last: undefined, passes: 0 }),
+            receive: (state: RankerState, msg: RankerMessage) => (relay(msg), state),
+          },
+    );
     this.ranker.tell({ kind: 'start' });
   }
 
@@ -76,6 +94,11 @@ export class Engine {
   /** Hands an external heatmap snapshot (CoinGlass) to its coin, creating the coin's actor if it is new. */
   heatmap(snapshot: HeatmapSnapshot): void {
     this.actorFor(snapshot.symbol).tell({ kind: 'heatmap', snapshot });
+  }
+
+  /** Delivers a command (arm/disarm from a remote ranker, …) to a coin's actor, creating it if it is new. */
+  command(symbol: string, msg: SymbolCommand): void {
+    this.actorFor(symbol).tell(msg);
   }
 
   /** Rebuilds a coin's own liquidation estimate from REST history (the estimator bootstrap). */

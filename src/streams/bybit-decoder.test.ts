@@ -226,18 +226,28 @@ describe('BybitDecoder refuses hostile numbers and times (issue 7, defect 3)', (
 });
 
 describe('BybitDecoder fuzz', () => {
-  it('100k random and mutated frames: nothing throws, every frame is accounted for, verdicts match the zod contract', () => {
+  it('100k random and mutated frames: nothing throws, every frame is accounted for, verdicts match the zod contract, the scanner matches JSON.parse frame by frame', () => {
     const frameArb = fc.tuple(validFrameArb, fc.nat(6), fc.nat(), jsonValueArb, fc.string({ maxLength: 12 })).map(([t, how, pick, v, junk]) => (how >= 5 ? t : mutate(t, how, pick, v, junk)));
     const samples = fc.sample(frameArb, { seed: SEED, numRuns: 100_000 });
     const d = new BybitDecoder();
+    // The same frames through the JSON.parse path only: every event and every counter must match frame by frame.
+    const j = new BybitDecoder({ scanner: false });
     let disagreements = 0;
+    let pathDifferences = 0;
     let emitted = 0;
     let expectedBad = 0;
     for (const text of samples) {
       const beforeBad = d.badFrames;
       const beforeDbs = d.counters.bad['delta-before-snapshot'];
       let got = 0;
-      expect(() => d.decode(text, TS_INIT, () => got++)).not.toThrow();
+      const scanned: MarketEvent[] = [];
+      const parsed: MarketEvent[] = [];
+      expect(() => d.decode(text, TS_INIT, (e) => (got++, scanned.push(e)))).not.toThrow();
+      j.decode(text, TS_INIT, (e) => parsed.push(e));
+      if (!sameDecoding(scanned, parsed, d, j)) {
+        pathDifferences++;
+        if (pathDifferences <= 3) console.error(`scanner and JSON.parse paths differ on ${text}`);
+      }
       emitted += got;
       const verdict = classifyWithSchemas(text, TS_INIT);
       const decoderBad = d.badFrames > beforeBad;
@@ -253,8 +263,21 @@ describe('BybitDecoder fuzz', () => {
     expect(c.tickers + c.tickersQuiet + c.trades + c.liquidations + c.control + c.ignoredTopics + d.badFrames).toBe(c.frames);
     expect(c.tickers + c.trades + c.liquidations).toBe(emitted);
     expect(disagreements).toBe(0);
+    expect(pathDifferences).toBe(0);
+    for (const sym of ['BTCUSDT', 'ETHUSDT', 'SOLUSDT']) expect(d.tickerState(sym)).toEqual(j.tickerState(sym));
+    expect(d.scanHits).toBeGreaterThan(10_000);
     expect(d.badFrames - c.bad['delta-before-snapshot']).toBe(expectedBad);
     expect(expectedBad).toBeGreaterThan(10_000);
     expect(emitted).toBeGreaterThan(10_000);
   });
 });
+
+/** Same events (Object.is on every number, so -0 and NaN count) and the same counters on both decoders. */
+function sameDecoding(a: MarketEvent[], b: MarketEvent[], da: BybitDecoder, db: BybitDecoder): boolean {
+  if (a.length !== b.length || JSON.stringify(da.counters) !== JSON.stringify(db.counters)) return false;
+  return a.every((e, i) => {
+    const o = b[i] as unknown as Record<string, unknown>;
+    const keys = Object.keys(e);
+    return keys.length === Object.keys(o).length && keys.every((k) => (k === 'items' ? JSON.stringify(o[k]) === JSON.stringify((e as unknown as Record<string, unknown>)[k]) : Object.is((e as unknown as Record<string, unknown>)[k], o[k])));
+  });
+}

@@ -1,5 +1,6 @@
 import type { LiquidationsOccurred, MarketEvent, RealizedLiquidation, TickerUpdated, TradesPrinted } from '../core/events.js';
 import { TICKER_NUMERIC_FIELDS, emptyTickerState, parseDecimal, type TickerNumericField, type TickerState } from '../core/ticker-state.js';
+import { BybitFrameScanner, SCAN_TICKER } from './bybit-scanner.js';
 
 /** Why a frame was refused. Every refusal is counted; none throws. */
 export type BadFrameReason = 'json' | 'envelope' | 'ticker' | 'trade' | 'liquidation' | 'symbol-mismatch' | 'delta-before-snapshot' | 'event-time';
@@ -63,11 +64,17 @@ export interface BybitDecoderOptions {
   readonly onBadFrame?: (reason: BadFrameReason, detail: string, text: string) => void;
   /** Event times outside this band around receipt time are refused; default {@link DEFAULT_EVENT_TIME_BAND}. */
   readonly eventTimeBand?: EventTimeBand;
+  /**
+   * Read ticker and trade frames with the text scanner (`bybit-scanner.ts`) before falling back to
+   * `JSON.parse`; default true. Off only to compare the two paths (tests, bench).
+   */
+  readonly scanner?: boolean;
 }
 
 const FIELD_INDEX = new Map<string, number>(TICKER_NUMERIC_FIELDS.map((f, i) => [f, i]));
 /** Merged fields that `TickerUpdated` carries; a delta touching none of them raises no event. */
 const EVENT_FIELDS: ReadonlySet<string> = new Set<TickerNumericField>(['lastPrice', 'markPrice', 'openInterest', 'openInterestValue', 'fundingRate']);
+const IS_EVENT_FIELD = Uint8Array.from(TICKER_NUMERIC_FIELDS, (f) => (EVENT_FIELDS.has(f) ? 1 : 0));
 
 /**
  * Turns raw Bybit v5 public linear frames into market events. Hand-written validation keeps the hot path at
@@ -91,11 +98,15 @@ export class BybitDecoder {
 
   private readonly maxAheadMs: number;
   private readonly maxBehindMs: number;
+  private readonly scanner: BybitFrameScanner | undefined;
+  /** Frames the text scanner read without `JSON.parse` (the rest of `counters.frames` took the JSON path). */
+  scanHits = 0;
 
   constructor(private readonly opts: BybitDecoderOptions = {}) {
     const band = opts.eventTimeBand ?? DEFAULT_EVENT_TIME_BAND;
     this.maxAheadMs = band.maxAheadMs;
     this.maxBehindMs = band.maxBehindMs;
+    this.scanner = opts.scanner === false ? undefined : new BybitFrameScanner(this.scratchIdx, this.scratchValues, SIGN_BY_INDEX, this.maxAheadMs, this.maxBehindMs);
   }
 
   /** Merged ticker state of `symbol`, or undefined before its first snapshot. */
@@ -117,6 +128,7 @@ export class BybitDecoder {
   /** Decodes one frame; emits zero or one event through `out`. Never throws on frame content. */
   decode(text: string, tsInit: number, out: (event: MarketEvent) => void): void {
     this.counters.frames++;
+    if (this.scanner !== undefined && this.scanned(this.scanner, text, tsInit, out)) return;
     let frame: unknown;
     try {
       frame = JSON.parse(text);
@@ -175,6 +187,27 @@ export class BybitDecoder {
     out(ev);
   }
 
+  /** The scanner's fast path: true when the frame was accepted and handled, false to take the JSON path. */
+  private scanned(sc: BybitFrameScanner, text: string, tsInit: number, out: (event: MarketEvent) => void): boolean {
+    if (!sc.scan(text, tsInit)) return false;
+    if (sc.kind === SCAN_TICKER) {
+      if (!sc.snapshot && !this.tickers.has(sc.symbol)) return false;
+      this.scanHits++;
+      const ev = this.commitTicker(sc.symbol, sc.snapshot, sc.ts, sc.cs, sc.fields, tsInit);
+      if (ev === undefined) {
+        this.counters.tickersQuiet++;
+        return true;
+      }
+      this.counters.tickers++;
+      out(ev);
+      return true;
+    }
+    this.scanHits++;
+    this.counters.trades++;
+    out({ kind: 'trades', symbol: sc.symbol, tsEvent: sc.tsEvent, tsInit, count: sc.count, buyQty: sc.buyQty, sellQty: sc.sellQty, buyTurnoverUsd: sc.buyUsd, sellTurnoverUsd: sc.sellUsd, lastPrice: sc.lastPrice });
+    return true;
+  }
+
   private bad(reason: BadFrameReason, detail: string, text: string): void {
     this.counters.bad[reason]++;
     this.opts.onBadFrame?.(reason, detail, text);
@@ -208,25 +241,35 @@ export class BybitDecoder {
       this.scratchValues[n] = v;
       n++;
     }
+    return this.commitTicker(symbol, type === 'snapshot', ts, cs ?? NaN, n, tsInit);
+  }
+
+  /**
+   * Merges `n` validated fields (in the scratch arrays) into the symbol's state; both the scanner and the JSON
+   * path end here, so they merge alike. `cs` NaN = the frame had none. A delta's state must exist.
+   */
+  private commitTicker(symbol: string, snapshot: boolean, ts: number, cs: number, n: number, tsInit: number): TickerUpdated | undefined {
+    let state = this.tickers.get(symbol);
     if (state === undefined) {
       state = emptyTickerState(symbol);
       this.tickers.set(symbol, state);
     }
-    let relevant = type === 'snapshot';
-    if (type === 'snapshot') {
+    let relevant = snapshot;
+    if (snapshot) {
       for (const field of TICKER_NUMERIC_FIELDS) state[field] = NaN;
       state.snapshots++;
     } else {
       state.deltas++;
     }
     for (let i = 0; i < n; i++) {
-      const field = TICKER_NUMERIC_FIELDS[this.scratchIdx[i]!] as TickerNumericField;
+      const idx = this.scratchIdx[i]!;
+      const field = TICKER_NUMERIC_FIELDS[idx] as TickerNumericField;
       const value = this.scratchValues[i]!;
-      if (!relevant && EVENT_FIELDS.has(field) && !Object.is(state[field], value)) relevant = true;
+      if (!relevant && IS_EVENT_FIELD[idx] === 1 && !Object.is(state[field], value)) relevant = true;
       state[field] = value;
     }
     state.tsEvent = ts;
-    if (cs !== undefined) state.cs = cs;
+    if (!Number.isNaN(cs)) state.cs = cs;
     if (!relevant) return undefined;
     return {
       kind: 'ticker',
