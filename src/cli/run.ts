@@ -23,6 +23,7 @@ import { LiveClock } from './live-clock.js';
 import { startParts, type Part } from './part.js';
 import { coinStatePart } from './liquidity-state.js';
 import { executionPart, type ExecutionPart } from './execution.js';
+import { historyPart } from './history-updater.js';
 import type { Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -74,7 +75,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
     ...(engineOn ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
-    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w)] : []),
+    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w), historyPart(w, () => discovery.watcher.current())] : []),
     streamPart(w),
     discovery,
   ];
