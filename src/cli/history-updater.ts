@@ -96,10 +96,13 @@ export class HistoryUpdater {
  * instrument list (the SYMBOLS allow-list applied), writing to the daemon's own store. Starting it only arms a
  * timer, so it never delays start-up.
  */
-export function historyPart(w: DaemonWiring, instruments: () => readonly LinearInstrument[]): Part {
+export function historyPart(w: DaemonWiring, instruments: () => readonly LinearInstrument[], firstDelayMs = 60_000): Part & { readonly updater: HistoryUpdater | undefined } {
   let updater: HistoryUpdater | undefined;
   return {
     name: 'history updater',
+    get updater() {
+      return updater;
+    },
     start() {
       const { config } = w;
       if (config.history.updateMinutes === 0 || w.storage === undefined) return;
@@ -117,7 +120,7 @@ export function historyPart(w: DaemonWiring, instruments: () => readonly LinearI
         },
         symbols: () => instruments().filter((i) => allow === undefined || allow.has(i.symbol)).map((i) => ({ symbol: i.symbol, launchTimeMs: i.launchTime })),
         intervalMs: config.history.updateMinutes * 60_000,
-        firstDelayMs: 60_000,
+        firstDelayMs,
       });
       updater.start();
       w.log.info({ everyMinutes: config.history.updateMinutes }, 'history updater armed');

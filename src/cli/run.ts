@@ -33,6 +33,8 @@ export interface DaemonOptions {
   readonly recordOnly?: boolean;
   /** Also told about every engine output (tests, extensions). */
   readonly onOutput?: (event: EngineOutput) => void;
+  /** First history update this long after start (default 60 000; tests use 0). */
+  readonly historyFirstDelayMs?: number;
 }
 
 export interface Daemon {
@@ -75,7 +77,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
     ...(engineOn ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
-    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w), historyPart(w, () => discovery.watcher.current())] : []),
+    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w), historyPart(w, () => discovery.watcher.current(), opts.historyFirstDelayMs)] : []),
     streamPart(w),
     discovery,
   ];
