@@ -100,7 +100,9 @@ describe('whalestack backfill against a local Bybit (PGlite store)', () => {
     const ended = Date.now();
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/3\/3 coins done, 0 failed/);
+    expect(r.stdout).toMatch(/3\/3 coins done, 0 failed; \d+ rows stored in 39 requests/);
+    // No terminal: plain progress lines on stderr (the last one at the end), no bar.
+    expect(r.stderr).toMatch(/backfill: 3\/3 coins \(0 failed\), \d+ rows stored, 39 requests/);
     for (const q of historyRequests(rest)) {
       expect(q.query.category).toBe('linear');
       expect(Number(q.query.limit)).toBeLessThanOrEqual(q.path === '/v5/market/kline' ? 1000 : 200);

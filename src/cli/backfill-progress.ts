@@ -65,6 +65,6 @@ export class BackfillProgressDisplay {
   private line(p: BackfillProgress, rate: string, elapsedSec: number): string {
     const coins = p.symbolsDone + p.symbolsFailed;
     const etaSec = coins > 0 && coins < p.symbolsTotal ? Math.round((elapsedSec / coins) * (p.symbolsTotal - coins)) : undefined;
-    return `backfill: ${coins}/${p.symbolsTotal} coins (${p.symbolsFailed} failed), ${p.rowsWritten} rows new, ${p.requests} requests (${rate}/s, ${p.rateLimited} rate-limited)${etaSec === undefined ? '' : `, ETA ${etaSec} s`}`;
+    return `backfill: ${coins}/${p.symbolsTotal} coins (${p.symbolsFailed} failed), ${p.rowsWritten} rows stored, ${p.requests} requests (${rate}/s, ${p.rateLimited} rate-limited)${etaSec === undefined ? '' : `, ETA ${etaSec} s`}`;
   }
 }

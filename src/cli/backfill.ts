@@ -99,7 +99,7 @@ export async function backfillCommand(config: Config, values: Record<string, str
     const result = await backfillWithProgress(coins, settings, { config, clock, db, signal: abort.signal, concurrency: concurrency as number });
     const p = result.progress;
     process.stdout.write(
-      `backfill: ${p.symbolsDone}/${p.symbolsTotal} coins done, ${p.symbolsFailed} failed; ${p.rowsWritten} rows new of ${p.rowsFetched} fetched in ${p.requests} requests (${p.rateLimited} rate-limited)${result.capped > 0 ? `; open interest of ${result.capped} series stopped at --oi-max-pages (the next run goes further back)` : ''}\n`,
+      `backfill: ${p.symbolsDone}/${p.symbolsTotal} coins done, ${p.symbolsFailed} failed; ${p.rowsWritten} rows stored in ${p.requests} requests (${p.rateLimited} rate-limited)${result.capped > 0 ? `; open interest of ${result.capped} series stopped at --oi-max-pages (the next run goes further back)` : ''}\n`,
     );
     for (const e of result.errors.slice(0, 10)) process.stderr.write(`whalestack backfill: ${e.symbol} ${e.series}: ${e.message}\n`);
     if (result.errors.length > 10) process.stderr.write(`whalestack backfill: … and ${result.errors.length - 10} more failures\n`);

@@ -80,7 +80,7 @@ export class HistoryUpdater {
       this.rounds++;
       if (this.stopped) return;
       const p = result.progress;
-      const fields = { coins: p.symbolsTotal, failed: p.symbolsFailed, rowsNew: p.rowsWritten, requests: p.requests, rateLimited: p.rateLimited, seconds: (this.o.clock.now() - started) / 1000 };
+      const fields = { coins: p.symbolsTotal, failed: p.symbolsFailed, rowsStored: p.rowsWritten, requests: p.requests, rateLimited: p.rateLimited, seconds: (this.o.clock.now() - started) / 1000 };
       if (result.errors.length > 0) this.o.log.warn({ ...fields, firstError: result.errors[0]?.message, stopped: result.stoppedReason }, 'history update finished with failures; the next round retries them');
       else this.o.log.info(fields, 'history update finished');
     } catch (err) {

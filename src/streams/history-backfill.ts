@@ -14,6 +14,7 @@ import { HistoryFetchError, type BybitHistoryClient, type HistoryFailure } from 
 /** Where the backfill reads coverage from and writes rows to (the CLI adapts the store to it). */
 export interface HistoryStorePort {
   coverage(series: HistorySeries, symbol: string): Promise<Coverage | undefined>;
+  /** Resolves once the rows are committed (the count is informational). */
   writeKlines(rows: readonly HistoryBar[]): Promise<number>;
   writeOpenInterest(rows: readonly HistoryOpenInterestPoint[]): Promise<number>;
 }
@@ -48,9 +49,12 @@ export interface BackfillProgress {
   readonly symbolsTotal: number;
   readonly symbolsDone: number;
   readonly symbolsFailed: number;
-  /** Rows new to the store. */
+  /**
+   * Rows committed to the store (idempotently: a row already there is skipped, not duplicated). Not the
+   * driver's inserted count, which TimescaleDB under-reports for an insert that spans chunks.
+   */
   readonly rowsWritten: number;
-  /** Rows received (a row already stored counts here, not in rowsWritten). */
+  /** Rows received from Bybit (inside the windows asked for). */
   readonly rowsFetched: number;
   readonly requests: number;
   readonly rateLimited: number;
@@ -139,7 +143,8 @@ export async function runBackfill(symbols: readonly BackfillSymbol[], o: Backfil
       }
       counts.rowsFetched += fetched;
       try {
-        counts.rowsWritten += await write();
+        await write();
+        counts.rowsWritten += fetched;
       } catch (err) {
         throw new StoreError(err instanceof Error ? err.message : String(err));
       }
