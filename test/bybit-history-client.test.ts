@@ -89,4 +89,15 @@ describe('Bybit history client', () => {
     expect(pacer.heldUntil).toBeGreaterThan(t);
     expect(rest.maxRequestsPerWindow(1000, '/v5/market/kline')).toBeLessThanOrEqual(2 + rest.rateLimitedReplies);
   });
+
+  it('aborting stops a request that waits on a long rate-limit hold at once', async () => {
+    const { client, pacer, window } = await setup();
+    pacer.holdUntil(Date.now() + 60_000);
+    const abort = new AbortController();
+    const t = Date.now();
+    const pending = client.klines('AAAUSDT', '60', window, abort.signal);
+    setTimeout(() => abort.abort(), 100);
+    await expect(pending).rejects.toMatchObject({ reason: 'STOPPED' });
+    expect(Date.now() - t).toBeLessThan(5_000);
+  });
 });

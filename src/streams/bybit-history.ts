@@ -103,8 +103,9 @@ export class BybitHistoryClient {
     for (let failures = 0; ; ) {
       if (signal?.aborted) throw new HistoryFetchError('STOPPED', `${where}: stopped`);
       try {
-        await this.o.pacer.acquire();
+        await untilGrantedOrAborted(this.o.pacer.acquire(), signal);
       } catch (err) {
+        if (signal?.aborted) throw new HistoryFetchError('STOPPED', `${where}: stopped`);
         throw new HistoryFetchError('STOPPED', `${where}: ${err instanceof RestPacerClosedError ? err.message : String(err)}`);
       }
       this.stats.requests++;
@@ -161,6 +162,26 @@ export class BybitHistoryClient {
       this.o.clock.setTimer(name, this.o.clock.now() + delayMs, done);
     });
   }
+}
+
+/** A pacer slot, or a rejection as soon as `signal` aborts (a rate-limit hold can last a minute; Ctrl-C must not). */
+function untilGrantedOrAborted(granted: Promise<number>, signal: AbortSignal | undefined): Promise<number> {
+  if (signal === undefined) return granted;
+  if (signal.aborted) return Promise.reject(new Error('aborted'));
+  return new Promise<number>((resolve, reject) => {
+    const onAbort = (): void => reject(new Error('aborted'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    granted.then(
+      (t) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(t);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
 }
 
 function parseJson(text: string): unknown {
