@@ -96,7 +96,7 @@ export class HistoryUpdater {
  * instrument list (the SYMBOLS allow-list applied), writing to the daemon's own store. Starting it only arms a
  * timer, so it never delays start-up.
  */
-export function historyPart(w: DaemonWiring, instruments: () => readonly LinearInstrument[], firstDelayMs = 60_000): Part & { readonly updater: HistoryUpdater | undefined } {
+export function historyPart(w: DaemonWiring, instruments: () => readonly LinearInstrument[], firstDelayMs = 300_000): Part & { readonly updater: HistoryUpdater | undefined } {
   let updater: HistoryUpdater | undefined;
   return {
     name: 'history updater',

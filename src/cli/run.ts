@@ -33,7 +33,7 @@ export interface DaemonOptions {
   readonly recordOnly?: boolean;
   /** Also told about every engine output (tests, extensions). */
   readonly onOutput?: (event: EngineOutput) => void;
-  /** First history update this long after start (default 60 000; tests use 0). */
+  /** First history update this long after start (default 300 000: start-up and the estimator bootstrap go first; tests use 0). */
   readonly historyFirstDelayMs?: number;
 }
 
