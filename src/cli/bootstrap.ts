@@ -36,8 +36,9 @@ export class EstimatorBootstrapper {
     private readonly clock: Clock,
     private readonly engine: Engine,
     private readonly tape: TapeWriter | undefined,
+    pacer?: RestPacer,
   ) {
-    this.pacer = new RestPacer(clock, { limit: config.bybitRestRequestsPerSec, windowMs: 1000, timerName: 'bootstrap-pacer' });
+    this.pacer = pacer ?? new RestPacer(clock, { limit: config.bybitRestRequestsPerSec, windowMs: 1000, timerName: 'bootstrap-pacer' });
     this.client = new RestClientV5({ baseUrl: config.bybitRestUrl }, { timeout: 10_000 });
   }
 

@@ -120,6 +120,10 @@ export const CONFIG_SCHEMA = z.object({
   WINDOW_HORIZON_SEC: int(3600, 86_400).default(3600),
   ESTIMATOR_BOOTSTRAP_DAYS: int(0, 30).default(7),
   BYBIT_REST_REQUESTS_PER_SEC: int(1, 100).default(20),
+  HISTORY_UPDATE_MINUTES: int(0, 1440).default(15),
+  HISTORY_DAYS: int(0, 3650).default(365),
+  HISTORY_MINUTE_DAYS: int(0, 365).default(30),
+  HISTORY_OI_MAX_PAGES: int(0, 1_000_000).default(500),
   SPIKE_PRICE_1M_PCT: above(0, 100).default(2),
   SPIKE_PRICE_5M_PCT: above(0, 100).default(5),
   SPIKE_OI_15M_PCT: above(0, 1000).default(3),
@@ -335,6 +339,12 @@ export interface Config {
   readonly windowHorizonSec: number;
   readonly estimatorBootstrapDays: number;
   readonly bybitRestRequestsPerSec: number;
+  /**
+   * Bybit REST history (`whalestack backfill`, and `run` every `updateMinutes`, 0 = off): hourly klines for
+   * `hourDays`, minute klines for `minuteDays`, open interest back to the listing in at most `oiMaxPages`
+   * requests per series and run (0 = none).
+   */
+  readonly history: { readonly updateMinutes: number; readonly hourDays: number; readonly minuteDays: number; readonly oiMaxPages: number };
   readonly spike: { readonly price1mPct: number; readonly price5mPct: number; readonly oi15mPct: number; readonly volumeRatio: number; readonly cooldownMs: number };
   readonly ranking: { readonly intervalMs: number; readonly topN: number; readonly armedK: number };
   readonly signalRangeWeights: Readonly<Record<string, number>>;
@@ -479,6 +489,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     windowHorizonSec: r.WINDOW_HORIZON_SEC,
     estimatorBootstrapDays: r.ESTIMATOR_BOOTSTRAP_DAYS,
     bybitRestRequestsPerSec: r.BYBIT_REST_REQUESTS_PER_SEC,
+    history: { updateMinutes: r.HISTORY_UPDATE_MINUTES, hourDays: r.HISTORY_DAYS, minuteDays: r.HISTORY_MINUTE_DAYS, oiMaxPages: r.HISTORY_OI_MAX_PAGES },
     spike: {
       price1mPct: r.SPIKE_PRICE_1M_PCT,
       price5mPct: r.SPIKE_PRICE_5M_PCT,

@@ -16,6 +16,7 @@ import { TapeWriter } from '../sinks/tape-writer.js';
 import type { ChannelQueue } from '../sinks/notify/channel-queue.js';
 import { discoverLinearInstruments, InstrumentsWatcher } from '../streams/bybit-instruments.js';
 import type { BybitStream } from '../streams/bybit-stream.js';
+import { RestPacer } from '../streams/rest-pacer.js';
 import { EstimatorBootstrapper } from './bootstrap.js';
 import { registerCoinGlassMetrics, startCoinGlass, type CoinGlassFeed } from './coinglass.js';
 import type { Config } from './config.js';
@@ -64,6 +65,8 @@ export interface DaemonWiring {
   wickStats?: WickStatsBook;
   /** Email, X and SMS channels (each queued; `send` never blocks), empty when none is configured. */
   broadcasts?: readonly ChannelQueue[];
+  /** The one pacer for Bybit public market REST history (estimator bootstrap, history updater); see `restPacerOf`. */
+  restPacer?: RestPacer;
   /** Why trading is off although TRADING_MODE asks for it (the Bybit venue refused to start); `/risk` shows it. */
   tradingRefusal?: { readonly venue: string; readonly reason: string; readonly message: string; readonly atMs: number };
 }
@@ -77,6 +80,15 @@ export function outagesOf(w: DaemonWiring): OutageLog {
     attempts: (s) => w.stream.stats().find((c) => c.id === s)?.connectFailures ?? (s === 'bybit-rest-instruments' ? w.discoveryFailures?.() : undefined),
   });
   return w.outages;
+}
+
+/**
+ * The daemon's shared Bybit public REST pacer (BYBIT_REST_REQUESTS_PER_SEC), created on first use: the
+ * estimator bootstrap and the history updater count against the same per-IP budget, so they share one queue.
+ */
+export function restPacerOf(w: DaemonWiring): RestPacer {
+  w.restPacer ??= new RestPacer(w.clock, { limit: w.config.bybitRestRequestsPerSec, windowMs: 1000, timerName: 'bybit-rest-pacer' });
+  return w.restPacer;
 }
 
 /** Operator HTTP server: first up (so /healthz answers while Bybit is unreachable), last down. */
@@ -231,7 +243,7 @@ export function bootstrapPart(w: DaemonWiring): Part {
   return {
     name: 'estimator bootstrap',
     start() {
-      if (w.engine !== undefined) w.bootstrapper = new EstimatorBootstrapper(w.config, w.log, w.clock, w.engine, w.tape);
+      if (w.engine !== undefined) w.bootstrapper = new EstimatorBootstrapper(w.config, w.log, w.clock, w.engine, w.tape, restPacerOf(w));
     },
     stop: () => w.bootstrapper?.stop(),
   };

@@ -21,6 +21,7 @@ import path from 'node:path';
 import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
 import { reportCommand, REPORT_OPTIONS, REPORT_USAGE } from './report.js';
+import { backfillCommand, BACKFILL_OPTIONS, BACKFILL_USAGE } from './backfill.js';
 
 interface Command {
   readonly usage: string;
@@ -40,6 +41,7 @@ commands:
   record     write raw Bybit frames to rotating compressed tapes
   replay     play tapes through the engine on a virtual clock and print a summary
   simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
+  backfill   pull a year of Bybit klines and open-interest history into the store (resumable)
   migrate    apply pending schema/ migrations to DATABASE_URL (or the embedded store) and exit
   report     render a saved backtest result (JSON) as a self-contained HTML report
 
@@ -249,6 +251,16 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
       } finally {
         await db.close();
       }
+    },
+  },
+  backfill: {
+    usage: BACKFILL_USAGE,
+    options: BACKFILL_OPTIONS,
+    async run(values, _pos, env) {
+      const config = configOrExit(env, values.config as string | undefined);
+      const bad = dirsUnusable('backfill', [[config.databaseUrl === undefined ? config.dataDir : undefined, 'DATA_DIR']]);
+      if (bad !== undefined) return bad;
+      return backfillCommand(config, values);
     },
   },
   simulate: {

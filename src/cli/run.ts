@@ -26,6 +26,7 @@ import { broadcastPart } from './broadcasts.js';
 import type { ChannelQueue } from '../sinks/notify/channel-queue.js';
 import { executionPart, type ExecutionPart } from './execution.js';
 import { wickStatsPart } from './wick-stats-part.js';
+import { historyPart } from './history-updater.js';
 import type { Storage } from './storage.js';
 
 export interface DaemonOptions {
@@ -35,6 +36,8 @@ export interface DaemonOptions {
   readonly recordOnly?: boolean;
   /** Also told about every engine output (tests, extensions). */
   readonly onOutput?: (event: EngineOutput) => void;
+  /** First history update this long after start (default 300 000: start-up and the estimator bootstrap go first; tests use 0). */
+  readonly historyFirstDelayMs?: number;
 }
 
 export interface Daemon {
@@ -79,7 +82,7 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
     ...(engineOn ? [broadcastPart(w), storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
-    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), wickStatsPart(w), bootstrapPart(w)] : []),
+    ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), wickStatsPart(w), bootstrapPart(w), historyPart(w, () => discovery.watcher.current(), opts.historyFirstDelayMs)] : []),
     streamPart(w),
     discovery,
   ];

@@ -38,6 +38,7 @@ export class RestPacer {
   private readonly timerName: string;
   private closedReason: string | undefined;
   private grantedCount = 0;
+  private heldUntilMs = -Infinity;
 
   constructor(
     private readonly clock: Clock,
@@ -69,6 +70,22 @@ export class RestPacer {
     for (const w of this.waiters.splice(0)) w.reject(new RestPacerClosedError(reason));
   }
 
+  /**
+   * Grants nothing before `untilMs` (clock time): the server said the budget is spent (Bybit retCode 10006,
+   * HTTP 429, or `X-Bapi-Limit-Status: 0` until `X-Bapi-Limit-Reset-Timestamp`). A later hold extends an
+   * earlier one, an earlier one never shortens it.
+   */
+  holdUntil(untilMs: number): void {
+    if (!Number.isFinite(untilMs) || untilMs <= this.heldUntilMs) return;
+    this.heldUntilMs = untilMs;
+    if (this.waiters.length > 0 && this.closedReason === undefined) this.drain();
+  }
+
+  /** Clock time before which nothing is granted (-Infinity when not held). */
+  get heldUntil(): number {
+    return this.heldUntilMs;
+  }
+
   get closed(): boolean {
     return this.closedReason !== undefined;
   }
@@ -90,6 +107,10 @@ export class RestPacer {
 
   private drain(): void {
     const now = this.clock.now();
+    if (now < this.heldUntilMs && this.waiters.length > 0) {
+      this.clock.setTimer(this.timerName, this.heldUntilMs, () => this.drain());
+      return;
+    }
     while (this.waiters.length > 0 && this.bucket.tryTake(now)) {
       this.grantedCount++;
       (this.waiters.shift() as Waiter).resolve(now);

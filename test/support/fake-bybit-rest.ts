@@ -67,12 +67,20 @@ export class FakeBybitRest {
   serveAllStatuses = false;
   /**
    * Fixed kline rows per symbol (`[startTime, open, high, low, close, volume, turnover]` strings, any order)
-   * served instead of generated ones, filtered by start/end and sent newest first like Bybit. The interval is
-   * not checked against the rows.
+   * served instead of generated ones, filtered by start/end and sent newest first like Bybit. Keyed by symbol
+   * (any interval) or by `SYMBOL:interval` (that interval only, tried first), e.g. `BTCUSDT:60`.
    */
   readonly klineRows = new Map<string, string[][]>();
-  /** Fixed open-interest rows per symbol, served instead of generated ones (filtered by startTime/endTime). */
+  /** Fixed open-interest rows per symbol or `SYMBOL:intervalTime` (tried first), served instead of generated ones (filtered by startTime/endTime). */
   readonly openInterestRows = new Map<string, OpenInterestRow[]>();
+  /**
+   * Bybit's per-endpoint rolling 1 s budget: when set, a request past this many in the last second gets
+   * retCode 10006 with `X-Bapi-Limit-Status: 0` and `X-Bapi-Limit-Reset-Timestamp`, like the real server.
+   */
+  rateLimitPerSec: number | undefined;
+  /** 10006 replies sent because of `rateLimitPerSec`. */
+  rateLimitedReplies = 0;
+  private readonly recentByPath = new Map<string, number[]>();
   /** Bybit's docs only show open interest newest first; `oldest-first` checks a client does not rely on it. */
   openInterestOrder: 'newest-first' | 'oldest-first' = 'newest-first';
   private readonly faults: QueuedFault[] = [];
@@ -129,6 +137,13 @@ export class FakeBybitRest {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
     this.requests.push({ path: url.pathname, query, atMs: performance.timeOrigin + performance.now() });
+    const limited = this.overBudget(url.pathname);
+    if (limited !== undefined && !res.destroyed) {
+      this.rateLimitedReplies++;
+      res.writeHead(200, { 'content-type': 'application/json', 'x-bapi-limit': String(this.rateLimitPerSec), 'x-bapi-limit-status': '0', 'x-bapi-limit-reset-timestamp': String(limited) });
+      res.end(JSON.stringify({ retCode: 10006, retMsg: 'Too many visits!', result: {}, retExtInfo: {}, time: Date.now() }));
+      return;
+    }
     const fault = this.takeFault(url.pathname);
     if (fault?.kind === 'slow') await new Promise((r) => setTimeout(r, fault.delayMs));
     const send = (status: number, body: string) => {
@@ -150,6 +165,17 @@ export class FakeBybitRest {
     if (result === undefined) return send(404, '{"code":404,"msg":"Not Found"}');
     if (typeof result === 'string') return send(200, envelope(10001, result, {}));
     send(200, envelope(0, 'OK', result));
+  }
+
+  /** With `rateLimitPerSec`: undefined when the request fits the rolling second, else when the budget resets (epoch ms). */
+  private overBudget(path: string): number | undefined {
+    if (this.rateLimitPerSec === undefined) return undefined;
+    const now = Date.now();
+    const recent = (this.recentByPath.get(path) ?? []).filter((t) => t > now - 1000);
+    this.recentByPath.set(path, recent);
+    if (recent.length >= this.rateLimitPerSec) return (recent[0] as number) + 1000;
+    recent.push(now);
+    return undefined;
   }
 
   /** Normal replies; a string is a retCode 10001 message, undefined is 404. */
@@ -177,7 +203,7 @@ export class FakeBybitRest {
         if (!(stepMs > 0)) return 'params error: interval invalid';
         const end = Math.floor(Number(q.end ?? Date.now()) / stepMs) * stepMs;
         const start = Number(q.start ?? 0);
-        const fixed = this.klineRows.get(q.symbol);
+        const fixed = this.klineRows.get(`${q.symbol}:${q.interval}`) ?? this.klineRows.get(q.symbol);
         if (fixed) {
           const rows = fixed.filter((r) => Number(r[0]) >= start && Number(r[0]) <= Number(q.end ?? Infinity));
           rows.sort((a, b) => Number(b[0]) - Number(a[0]));
@@ -203,7 +229,7 @@ export class FakeBybitRest {
         if (!Number.isInteger(offset) || offset < 0) return 'params error: cursor invalid';
         const limit = limitOf(50, 200);
         let all: OpenInterestRow[];
-        const fixed = this.openInterestRows.get(q.symbol);
+        const fixed = this.openInterestRows.get(`${q.symbol}:${q.intervalTime}`) ?? this.openInterestRows.get(q.symbol);
         if (fixed) {
           all = fixed.filter((r) => Number(r.timestamp) >= start && Number(r.timestamp) <= Number(q.endTime ?? Infinity));
           all.sort((a, b) => Number(b.timestamp) - Number(a.timestamp));
