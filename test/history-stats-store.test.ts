@@ -94,7 +94,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
 
   it('the wick book gives SOL its historical max wick (7 %) and DOGE nothing below 30 days', async () => {
     const config = loadConfig({}, '');
-    const book = new WickStatsBook(config.history);
+    const book = new WickStatsBook(config.historyStats);
     expect(await book.refresh(db, END)).toBe(3);
     expect(book.get('XRPUSDT')).toBeUndefined();
     const sol = book.get('SOLUSDT')!;
@@ -111,7 +111,7 @@ describe.runIf(pgAvailable).each(STORAGE_MODES)('wick statistics and cluster out
 
   it("the plan's wick stop is SOL's own 7 % with history, the 8 % default without", async () => {
     const config = loadConfig({ ENTRY_STYLE: 'aggressive' }, '');
-    const book = new WickStatsBook(config.history);
+    const book = new WickStatsBook(config.historyStats);
     await book.refresh(db, END);
     const stops: Record<string, { ratio: number; rule: string; notes: readonly string[] }> = {};
     for (const withHistory of [true, false]) {

@@ -357,7 +357,7 @@ export interface Config {
   readonly imbalanceBands: { readonly longAbove: number; readonly shortBelow: number };
   readonly imbalanceMode: RawConfig['IMBALANCE_MODE'];
   /** Cluster outcomes and wick statistics from the history held (issue 12). */
-  readonly history: HistoryStatsSettings;
+  readonly historyStats: HistoryStatsSettings;
   readonly estimatorMaxCohorts: number;
   readonly estimatorLeverageTiers: readonly { readonly leverage: number; readonly weight: number }[];
   readonly coinglassPlan: RawConfig['COINGLASS_PLAN'];
@@ -511,7 +511,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     },
     imbalanceBands: { longAbove: r.IMBALANCE_LONG_ABOVE, shortBelow: r.IMBALANCE_SHORT_BELOW },
     imbalanceMode: r.IMBALANCE_MODE,
-    history: {
+    historyStats: {
       clusterHitWindowMs: r.CLUSTER_HIT_WINDOW_DAYS * 86_400_000,
       reliableMinHitRate: r.RELIABLE_RANGE_MIN_HIT_RATE,
       reliableMinOutcomes: r.RELIABLE_RANGE_MIN_OUTCOMES,

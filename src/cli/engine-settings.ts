@@ -32,9 +32,9 @@ export function engineSettings(config: Config): EngineSettings {
       },
       evaluateIntervalMs: config.ranking.intervalMs,
       outcomes: {
-        windowMs: config.history.clusterHitWindowMs,
-        reliable: { minHitRate: config.history.reliableMinHitRate, minOutcomes: config.history.reliableMinOutcomes },
-        weights: config.history.rangeWeights,
+        windowMs: config.historyStats.clusterHitWindowMs,
+        reliable: { minHitRate: config.historyStats.reliableMinHitRate, minOutcomes: config.historyStats.reliableMinOutcomes },
+        weights: config.historyStats.rangeWeights,
       },
       liquidity: {
         ...base,

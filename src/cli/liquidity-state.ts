@@ -165,7 +165,7 @@ export function coinStatePart(w: DaemonWiring): Part {
   return {
     name: 'coin thresholds',
     start() {
-      if (w.storage !== undefined && w.engine !== undefined) running = startCoinState(w.storage, w.engine, w.log, w.clock, () => w.tape, 300_000, w.config.history.clusterHitWindowMs);
+      if (w.storage !== undefined && w.engine !== undefined) running = startCoinState(w.storage, w.engine, w.log, w.clock, () => w.tape, 300_000, w.config.historyStats.clusterHitWindowMs);
     },
     stop: () => running?.stop(),
   };

@@ -85,7 +85,7 @@ export function wickStatsPart(w: DaemonWiring): Part {
     start() {
       const storage = w.storage;
       if (storage === undefined) return;
-      const book = new WickStatsBook(w.config.history);
+      const book = new WickStatsBook(w.config.historyStats);
       w.wickStats = book;
       const refresh = async (log: Logger): Promise<void> => {
         try {
@@ -104,7 +104,7 @@ export function wickStatsPart(w: DaemonWiring): Part {
           // Trading may finish loading its state after the first refresh: hand it the book once it is up.
           await w.executionStarted;
           if (!stopped) for (const m of book.messages()) w.execution?.ref.tell(m);
-          if (!stopped) timer = setInterval(() => void refresh(w.log), w.config.history.wickStatsRefreshMs).unref();
+          if (!stopped) timer = setInterval(() => void refresh(w.log), w.config.historyStats.wickStatsRefreshMs).unref();
         })
         .catch(() => undefined);
     },
