@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/cli/config.js';
 import { engineSettings } from '../src/cli/engine-settings.js';
+import { replayCoinInputs } from '../src/cli/liquidity-state.js';
 import { VirtualClock } from '../src/core/clock.js';
 import type { ClusterOutcome } from '../src/core/cluster-outcomes.js';
 import { buildHeatmapSnapshot } from '../src/core/heatmap.js';
@@ -60,5 +61,26 @@ describe('cluster outcomes in the engine', () => {
     const learned = run({ RANGE_WEIGHTS: 'learned', RELIABLE_RANGE_MIN_OUTCOMES: '1' });
     expect(outcomesOf(learned.outputs)).toEqual(outcomesOf(a.outputs));
     expect((learned.engine.describe('SOLUSDT')!.clusterOutcomes as { rangeWeights: string }).rangeWeights).toBe('learned');
+  });
+
+  it('outcomes restored from the store reach the coin through the taped coin-inputs record (replay applies the same)', () => {
+    const clock = new VirtualClock(T0);
+    const engine = new Engine({ clock, drain: { mode: 'sync' }, ...engineSettings(loadConfig({ RELIABLE_RANGE_MIN_OUTCOMES: '3' }, '')) });
+    engine.ingest(ticker(T0, 100), T0);
+    const outcomes = [
+      { range: '7d', resolvedAtMs: T0 - 3 * HOUR, hit: true },
+      { range: '7d', resolvedAtMs: T0 - 2 * HOUR, hit: true },
+      { range: '7d', resolvedAtMs: T0 - HOUR, hit: true },
+      { range: '14d', resolvedAtMs: T0 - HOUR, hit: false },
+      { range: 'bogus', resolvedAtMs: T0, hit: true },
+      { range: '7d', resolvedAtMs: 'soon', hit: true },
+    ];
+    expect(replayCoinInputs(JSON.stringify({ symbol: 'SOLUSDT', inputs: { outcomes } }), engine)).toBe(true);
+    const view = engine.describe('SOLUSDT')!.clusterOutcomes as { ranges: unknown[]; reliableRanges: string[] };
+    expect(view.ranges).toEqual([
+      { range: '7d', hits: 3, expired: 0, hitRate: 1 },
+      { range: '14d', hits: 0, expired: 1, hitRate: 0 },
+    ]);
+    expect(view.reliableRanges).toEqual(['7d']);
   });
 });
