@@ -16,6 +16,7 @@ import { migrate } from '../sinks/db/migrator.js';
 import path from 'node:path';
 import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
+import { backtestCommand, BACKTEST_OPTIONS, BACKTEST_USAGE } from './backtest-command.js';
 
 interface Command {
   readonly usage: string;
@@ -35,6 +36,7 @@ commands:
   record     write raw Bybit frames to rotating compressed tapes
   replay     play tapes through the engine on a virtual clock and print a summary
   simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
+  backtest   the strategy over tapes or stored history on paper: trades, win rate, PnL, drawdown, sweeps
   migrate    apply pending schema/ migrations to DATABASE_URL (or the embedded store) and exit
 
 'whalestack <command> --help' describes each command. Configuration comes from the environment
@@ -232,6 +234,13 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: SIMULATE_OPTIONS,
     async run(values) {
       return simulateCommand(values);
+    },
+  },
+  backtest: {
+    usage: BACKTEST_USAGE,
+    options: BACKTEST_OPTIONS,
+    async run(values, _pos, env) {
+      return backtestCommand(values, env);
     },
   },
 };

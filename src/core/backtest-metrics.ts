@@ -5,7 +5,7 @@
  */
 
 /** One closed trade as the metrics see it. */
-export interface ClosedTradeResult {
+export interface TradeOutcome {
   readonly symbol: string;
   readonly openedAtMs: number;
   readonly closedAtMs: number;
@@ -127,7 +127,7 @@ export function unionLengthMs(intervals: ReadonlyArray<readonly [number, number]
 }
 
 export interface MetricsInput {
-  readonly trades: readonly ClosedTradeResult[];
+  readonly trades: readonly TradeOutcome[];
   /** Mark-to-market equity over the run, oldest first. */
   readonly equity: readonly EquitySample[];
   readonly initialEquityUsd: number;
