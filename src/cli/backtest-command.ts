@@ -98,8 +98,9 @@ export async function backtestCommand(values: Values, env: NodeJS.ProcessEnv): P
     const written = writeBacktestReport(values.report as string, toReportInput(best));
     if (written.note !== undefined) process.stderr.write(`whalestack backtest: ${written.note}\n`);
   }
-  if (values.json === true) process.stdout.write(`${JSON.stringify(json)}\n`);
-  else process.stdout.write(`${results.length === 1 ? describeRun(best) : sweepTable(results, sort as SortMetric)}\n`);
+  const text = values.json === true ? JSON.stringify(json) : results.length === 1 ? describeRun(best) : sweepTable(results, sort as SortMetric);
+  // A pipe takes stdout asynchronously: the exit that follows must not cut a long JSON short.
+  await new Promise<void>((resolve) => process.stdout.write(`${text}\n`, () => resolve()));
   return 0;
 }
 
@@ -130,7 +131,7 @@ export function describeRun(r: BacktestResult): string {
     `equity      ${r.initialEquityUsd.toFixed(2)} → ${r.finalEquityUsd.toFixed(2)} USDT (paper)`,
   ];
   for (const row of metricRows(m)) {
-    const v = row.unit === 'USDT' ? usd(row.value) : Number.isFinite(row.value) ? row.value.toFixed(row.unit === 'count' ? 0 : 2) : 'n/a';
+    const v = row.key === 'totalPnlUsd' ? usd(row.value) : Number.isFinite(row.value) ? row.value.toFixed(row.unit === 'count' ? 0 : 2) : 'n/a';
     const target = row.target === undefined ? '' : `   target ${row.target}: ${row.meetsTarget ? 'met' : 'NOT met'}`;
     lines.push(`${row.label.padEnd(34)} ${v}${row.unit === '' || row.unit === 'count' ? '' : ` ${row.unit}`}${target}`);
   }

@@ -68,13 +68,12 @@ export function scriptedHistory(opts: { seed: string; startMs: number; days: num
 /** Monday 2026-01-05 00:00 UTC: the scripted week starts here. */
 export const WEEK_START = Date.UTC(2026, 0, 5);
 const HOUR = 3_600_000;
-const at = (day: number, hour: number): number => WEEK_START + day * 86_400_000 + hour * HOUR;
 
 /** Three coins: AAA and CCC get scripted episodes, BBB stays quiet all week. */
 export const WEEK_COINS: readonly ScriptedCoin[] = [
-  { symbol: 'AAAUSDT', price: 2.5, openInterest: 40e6, minuteVolume: 20_000 },
-  { symbol: 'BBBUSDT', price: 140, openInterest: 500e3, minuteVolume: 400 },
-  { symbol: 'CCCUSDT', price: 0.8, openInterest: 100e6, minuteVolume: 60_000 },
+    { symbol: 'AAAUSDT', price: 2.5, openInterest: 40e6, minuteVolume: 20_000 },
+    { symbol: 'BBBUSDT', price: 140, openInterest: 500e3, minuteVolume: 400 },
+    { symbol: 'CCCUSDT', price: 0.8, openInterest: 100e6, minuteVolume: 60_000 },
 ];
 
 /**
@@ -82,14 +81,19 @@ export const WEEK_COINS: readonly ScriptedCoin[] = [
  * CCC: the mirror on day 4 (longs pile in on a rally, then a dump: a SHORT); AAA again on day 5 (a pump
  * that fails and falls back).
  */
-export const WEEK_SCENARIOS: readonly BarScenario[] = [
-  { symbol: 'AAAUSDT', startMs: at(0, 20), durationMs: 3 * HOUR, movePct: -12, oiPct: 40, volumeMult: 3 },
-  { symbol: 'AAAUSDT', startMs: at(1, 0), durationMs: 20 * 60_000, movePct: 6, oiPct: 8, volumeMult: 6 },
-  { symbol: 'AAAUSDT', startMs: at(1, 0) + 20 * 60_000, durationMs: 2 * HOUR, movePct: 15, oiPct: 5, volumeMult: 3 },
-  { symbol: 'CCCUSDT', startMs: at(3, 20), durationMs: 3 * HOUR, movePct: 12, oiPct: 40, volumeMult: 3 },
-  { symbol: 'CCCUSDT', startMs: at(4, 0), durationMs: 20 * 60_000, movePct: -6, oiPct: 8, volumeMult: 6 },
-  { symbol: 'CCCUSDT', startMs: at(4, 0) + 20 * 60_000, durationMs: 2 * HOUR, movePct: -15, oiPct: 5, volumeMult: 3 },
-  { symbol: 'AAAUSDT', startMs: at(5, 6), durationMs: 3 * HOUR, movePct: -10, oiPct: 30, volumeMult: 3 },
-  { symbol: 'AAAUSDT', startMs: at(5, 12), durationMs: 20 * 60_000, movePct: 5, oiPct: 8, volumeMult: 6 },
-  { symbol: 'AAAUSDT', startMs: at(5, 12) + 20 * 60_000, durationMs: 3 * HOUR, movePct: -12, oiPct: -10, volumeMult: 3 },
-];
+export function weekScenarios(startMs: number): BarScenario[] {
+  const at = (day: number, hour: number): number => startMs + day * 86_400_000 + hour * HOUR;
+  return [
+    { symbol: 'AAAUSDT', startMs: at(0, 20), durationMs: 3 * HOUR, movePct: -12, oiPct: 40, volumeMult: 3 },
+    { symbol: 'AAAUSDT', startMs: at(1, 0), durationMs: 20 * 60_000, movePct: 6, oiPct: 8, volumeMult: 6 },
+    { symbol: 'AAAUSDT', startMs: at(1, 0) + 20 * 60_000, durationMs: 2 * HOUR, movePct: 15, oiPct: 5, volumeMult: 3 },
+    { symbol: 'CCCUSDT', startMs: at(3, 20), durationMs: 3 * HOUR, movePct: 12, oiPct: 40, volumeMult: 3 },
+    { symbol: 'CCCUSDT', startMs: at(4, 0), durationMs: 20 * 60_000, movePct: -6, oiPct: 8, volumeMult: 6 },
+    { symbol: 'CCCUSDT', startMs: at(4, 0) + 20 * 60_000, durationMs: 2 * HOUR, movePct: -15, oiPct: 5, volumeMult: 3 },
+    { symbol: 'AAAUSDT', startMs: at(5, 6), durationMs: 3 * HOUR, movePct: -10, oiPct: 30, volumeMult: 3 },
+    { symbol: 'AAAUSDT', startMs: at(5, 12), durationMs: 20 * 60_000, movePct: 5, oiPct: 8, volumeMult: 6 },
+    { symbol: 'AAAUSDT', startMs: at(5, 12) + 20 * 60_000, durationMs: 3 * HOUR, movePct: -12, oiPct: -10, volumeMult: 3 },
+  ];
+}
+
+export const WEEK_SCENARIOS: readonly BarScenario[] = weekScenarios(WEEK_START);
