@@ -9,7 +9,7 @@ import type { BacktestReportInput } from '../src/core/backtest-report-input.js';
 import { BatchWriter } from '../src/sinks/db/batch-writer.js';
 import { readStoredHistory } from '../src/sinks/db/history-read.js';
 import { runCli } from './support/run-cli.js';
-import { scriptedHistory, weekScenarios, WEEK_COINS } from './support/scripted-bars.js';
+import { scriptedHistory, weekScenarios, WEEK_COINS } from '../src/streams/scripted-history.js';
 import { pgAvailable } from './support/services.js';
 import { recentBaseMs, useMigratedDatabase } from './support/storage-db.js';
 

@@ -5,7 +5,7 @@ import { runBacktest, type BacktestSource } from '../src/cli/backtest.js';
 import { parseSweep, runSweep, sortResults, sweepSets } from '../src/cli/backtest-sweep.js';
 import { loadConfig } from '../src/cli/config.js';
 import { ROOT } from './support/run-cli.js';
-import { scriptedHistory, weekScenarios, WEEK_COINS, WEEK_START } from './support/scripted-bars.js';
+import { scriptedHistory, weekScenarios, WEEK_COINS, WEEK_START } from '../src/streams/scripted-history.js';
 
 // The worker as the CLI runs it: from the build (`npm test` builds first).
 const WORKER = pathToFileURL(path.join(ROOT, 'dist/src/cli/backtest-worker.js')).href;

@@ -12,7 +12,7 @@ import { replayTape } from '../src/cli/replay.js';
 import { barEvents } from '../src/core/bar-events.js';
 import { writeTape } from '../src/sinks/tape-writer.js';
 import { simulateMarket } from '../src/streams/market-simulator.js';
-import { scriptedHistory, WEEK_COINS, WEEK_SCENARIOS, WEEK_START } from './support/scripted-bars.js';
+import { scriptedHistory, WEEK_COINS, WEEK_SCENARIOS, WEEK_START } from '../src/streams/scripted-history.js';
 import { MIN, SIM_START } from './support/trading-sim.js';
 
 const DAY = 86_400_000;

@@ -36,6 +36,17 @@ export interface OpenInterestReading {
   readonly openInterest: number;
 }
 
+/** One coin's stored history in a time span, as the backtester replays it. */
+export interface StoredHistory {
+  readonly symbol: string;
+  /** 1-minute bars, plus hourly bars for hours without them (see combineBars); ascending. */
+  readonly bars: readonly HistoryBar[];
+  /** 5-minute readings, plus hourly ones outside their span; ascending. */
+  readonly openInterest: readonly OpenInterestReading[];
+  readonly minuteBars: number;
+  readonly hourlyBars: number;
+}
+
 /** Open interest at `tsMs`, linear between readings (sorted ascending); NaN with none. Forward queries are amortised O(1). */
 export class OpenInterestCurve {
   private i = 0;

@@ -1,17 +1,7 @@
-import type { HistoryBar, OpenInterestReading } from '../../core/bar-events.js';
-import { combineBars, combineOpenInterest } from '../../core/bar-events.js';
+import { combineBars, combineOpenInterest, type HistoryBar, type OpenInterestReading, type StoredHistory } from '../../core/bar-events.js';
 import type { DbSession } from './database.js';
 
-/** One coin's stored history in a time span, as the backtester replays it. */
-export interface StoredHistory {
-  readonly symbol: string;
-  /** 1-minute bars, plus hourly bars for hours without them; ascending. */
-  readonly bars: readonly HistoryBar[];
-  /** 5-minute readings, plus hourly ones outside their span; ascending. */
-  readonly openInterest: readonly OpenInterestReading[];
-  readonly minuteBars: number;
-  readonly hourlyBars: number;
-}
+export type { StoredHistory } from '../../core/bar-events.js';
 
 const INTERVAL_MS = { '1': 60_000, '60': 3_600_000 } as const;
 

@@ -1,6 +1,5 @@
-import type { HistoryBar, OpenInterestReading } from '../../src/core/bar-events.js';
-import { Prng } from '../../src/core/prng.js';
-import type { StoredHistory } from '../../src/sinks/db/history-read.js';
+import type { HistoryBar, OpenInterestReading, StoredHistory } from '../core/bar-events.js';
+import { Prng } from '../core/prng.js';
 
 /** A scripted move on one coin: price drifts by `movePct` over the span, OI by `oiPct`, volume × `volumeMult`. */
 export interface BarScenario {
@@ -24,8 +23,9 @@ export interface ScriptedCoin {
 }
 
 /**
- * Seeded 1-minute klines and 5-minute open-interest readings for a few coins: a quiet random walk (0.02 % a minute)
- * with scripted pumps and dumps on top, as `backfill` would have stored them. Same inputs, same rows.
+ * Seeded 1-minute klines and 5-minute open-interest readings for a few coins, the stored-history counterpart of
+ * the tape simulator (market-simulator.ts): a quiet random walk (0.02 % a minute) with scripted pumps and dumps on
+ * top, in the shape `backfill` stores. Same inputs, same rows. Tests and the backtest bench trade on it.
  */
 export function scriptedHistory(opts: { seed: string; startMs: number; days: number; coins: readonly ScriptedCoin[]; scenarios: readonly BarScenario[] }): StoredHistory[] {
   const minutes = opts.days * 1440;
