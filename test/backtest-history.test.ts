@@ -76,6 +76,9 @@ describe.runIf(pgAvailable)('backtest from the stored history in PostgreSQL', ()
     const neither = await runCli(['backtest'], env);
     expect(neither).toMatchObject({ code: 2 });
     expect(neither.stderr).toContain('give either --tape');
+    const missing = await runCli(['backtest', '--tape', path.join(h.dir, 'no-such-tape')], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('no-such-tape: no such file or directory');
     const unknown = await runCli(['backtest', '--tape', h.dir, '--sweep', 'NOPE=1,2'], env);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('NOPE is not a setting');

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { openDatabase } from '../sinks/db/database.js';
 import { readStoredHistory, storedHistorySymbols, type StoredHistory } from '../sinks/db/history-read.js';
@@ -85,7 +85,11 @@ export async function backtestCommand(values: Values, env: NodeJS.ProcessEnv): P
     const loaded = await loadHistory(config!, values.symbols as string | undefined, fromMs, toMs);
     if (typeof loaded === 'string') return fail(loaded, 1);
     source = { kind: 'history', histories: loaded, fromMs, toMs };
-  } else source = { kind: 'tape', paths: tapes };
+  } else {
+    const missing = tapes.find((t) => !existsSync(t));
+    if (missing !== undefined) return fail(`--tape ${missing}: no such file or directory`);
+    source = { kind: 'tape', paths: tapes };
+  }
 
   let results: BacktestResult[];
   if (list(values.sweep).length === 0) results = [await runBacktest(source, config!)];

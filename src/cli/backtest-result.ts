@@ -129,7 +129,8 @@ export class BacktestCollector {
       clusters: [...(this.clusters.get(symbol)?.values() ?? [])].sort((a, b) => a.fromMs - b.fromMs || a.centerPrice - b.centerPrice),
     }));
     const refusals = [...this.refused].map(([reason, count]) => ({ reason, count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason));
-    return { ...run, openTrades: undefined, signals: this.signals, finalEquityUsd: final, metrics, trades, equity: thin(equity), refusals, coins } as BacktestResult;
+    const { openTrades: _open, ...rest } = run;
+    return { ...rest, signals: this.signals, finalEquityUsd: final, metrics, trades, equity: thin(equity), refusals, coins };
   }
 }
 
