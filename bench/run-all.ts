@@ -19,6 +19,7 @@ const BENCHES: { name: string; file: string; needsPostgres?: boolean }[] = [
   { name: 'ws client: raw ws vs bybit-api WebsocketClient', file: 'ws-client-overhead.js' },
   { name: 'bybit order ack (venue place → ack vs bare signed request, local exchange)', file: 'bybit-order-ack.js' },
   { name: 'db writer vs raw COPY (hypertables and plain tables); sustained engine rows', file: 'writer.js', needsPostgres: true },
+  { name: 'backtest vs replay of the same events (tape and stored bars); sweep speed-up on 2 worker threads', file: 'backtest.js' },
   { name: 'default store memory (engine + embedded PGlite, 502 simulated coins, 1 h; vs PostgreSQL)', file: 'store-memory.js' },
 ];
 

@@ -89,7 +89,7 @@ describe('README commands work as written from this checkout', () => {
 
   it('prints --help for every command in the table through `npm run cli --`', async () => {
     const commands = documentedCommands();
-    expect(commands).toEqual(['run', 'record', 'replay', 'simulate', 'backfill', 'migrate', 'report']);
+    expect(commands).toEqual(['run', 'record', 'replay', 'simulate', 'backfill', 'backtest', 'migrate', 'report']);
     for (const c of commands) {
       const r = await sh(`npm run cli -- ${c} --help`, {});
       expect(r.code, `${c}: ${r.stderr}`).toBe(0);

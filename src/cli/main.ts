@@ -22,6 +22,7 @@ import { prepareDir } from './prepare-dir.js';
 import { simulateCommand, SIMULATE_OPTIONS, SIMULATE_USAGE } from './simulate.js';
 import { reportCommand, REPORT_OPTIONS, REPORT_USAGE } from './report.js';
 import { backfillCommand, BACKFILL_OPTIONS, BACKFILL_USAGE } from './backfill.js';
+import { backtestCommand, BACKTEST_OPTIONS, BACKTEST_USAGE } from './backtest-command.js';
 
 interface Command {
   readonly usage: string;
@@ -42,6 +43,7 @@ commands:
   replay     play tapes through the engine on a virtual clock and print a summary
   simulate   write a realistic simulated Bybit tape (N symbols, scripted pumps and dumps)
   backfill   pull a year of Bybit klines and open-interest history into the store (resumable)
+  backtest   the strategy over tapes or stored history on paper: trades, win rate, PnL, drawdown, sweeps
   migrate    apply pending schema/ migrations to DATABASE_URL (or the embedded store) and exit
   report     render a saved backtest result (JSON) as a self-contained HTML report
 
@@ -275,6 +277,13 @@ enabled when the extension is available and reported as skipped otherwise. 'run'
     options: REPORT_OPTIONS,
     async run(values) {
       return reportCommand(values);
+    },
+  },
+  backtest: {
+    usage: BACKTEST_USAGE,
+    options: BACKTEST_OPTIONS,
+    async run(values, _pos, env) {
+      return backtestCommand(values, env);
     },
   },
 };

@@ -34,6 +34,8 @@ export interface ReplayOptions {
   /** Trade the signals on a fresh paper account on the virtual clock (backtest); the digest then covers trades. */
   readonly trading?: { readonly execution: ExecutionConfig; readonly paper: PaperBrokerConfig };
   readonly onExecutionOutput?: (output: ExecutionOutput) => void;
+  /** With `trading`: the started execution part (the backtester reads the paper account from it). */
+  readonly onExecutionStarted?: (part: ExecutionPart) => void;
 }
 
 export interface ReplaySummary {
@@ -121,6 +123,7 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
             opts.onExecutionOutput?.(o);
           },
         });
+        opts.onExecutionStarted?.(execution);
       }
     }
     if (Number.isFinite(speed) && first !== null) {

@@ -121,6 +121,14 @@ export class Engine {
     return this.ranker.peek()?.last;
   }
 
+  /**
+   * Feeds one already-decoded market event (a decoder-free source: the backtester's bars from stored history).
+   * It takes the same path as a decoded frame: its symbol's actor, then the market tap.
+   */
+  deliver(event: MarketEvent): void {
+    this.route(event);
+  }
+
   /** Feeds one raw frame received at `tsInit`. */
   ingest(text: string, tsInit: number): void {
     this.decoder.decode(text, tsInit, this.route);
