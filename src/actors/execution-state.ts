@@ -21,7 +21,36 @@ export type ExecutionMessage =
   | { readonly kind: 'fresh-timeout'; readonly signalId: string }
   | { readonly kind: 'entry-timeout'; readonly tradeId: string }
   | { readonly kind: 'kill-switch'; readonly on: boolean }
+  | OperatorControl
   | { readonly kind: 'start' };
+
+/**
+ * An operator's runtime command (Telegram, HTTP): `pause`/`resume` new entries, `stop-entry` (pause and cancel
+ * every unfilled entry), `force-exit` one coin's position or `all`, `kill` (kill switch on: HALTED). Persisted
+ * through the risk state, so a restart keeps it. `by` says who sent it, for the audit trail.
+ */
+export interface OperatorControl {
+  readonly kind: 'control';
+  readonly command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill';
+  /** For `force-exit`: a symbol or `all`. */
+  readonly symbol?: string;
+  readonly by: string;
+  readonly requestId: string;
+}
+
+/** The answer to an `OperatorControl`: done, or refused with a stable reason (nothing to exit…). */
+export interface ControlApplied {
+  readonly kind: 'control';
+  readonly requestId: string;
+  readonly command: OperatorControl['command'];
+  readonly symbol: string | undefined;
+  readonly by: string;
+  readonly ok: boolean;
+  /** `NO_POSITION`, `NO_RISK_STATE` when refused. */
+  readonly reason: string | undefined;
+  readonly message: string;
+  readonly tsMs: number;
+}
 
 /** One trade from its signal to its close: the `trades` row, the `/positions` view and what a restart resumes. */
 export interface TradeRecord {
@@ -81,6 +110,7 @@ export type ExecutionOutput =
     }
   | { readonly kind: 'pattern'; readonly stats: PatternStats; readonly successRate: number; readonly tsMs: number }
   | { readonly kind: 'risk'; readonly transition: RiskTransition; readonly state: RiskState }
+  | ControlApplied
   | { readonly kind: 'refresh-requested'; readonly symbol: string; readonly signalId: string; readonly tsMs: number }
   /** Learned success rates per symbol for the ranker's score (the wiring hands them to the engine's ranker). */
   | { readonly kind: 'success-rates'; readonly rates: ReadonlyArray<readonly [symbol: string, rate: number]> };
