@@ -24,6 +24,11 @@ import { startParts, type Part } from './part.js';
 import { coinStatePart } from './liquidity-state.js';
 import { executionPart, type ExecutionPart } from './execution.js';
 import type { Storage } from './storage.js';
+import type { NotificationChannel } from '../core/notification.js';
+import { notifyPart } from './notify.js';
+import { operatorConsole } from './operator-views.js';
+import { registerRiskRoutes } from './risk-routes.js';
+import { telegramChannel, telegramPart } from './telegram.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -32,7 +37,11 @@ export interface DaemonOptions {
   readonly recordOnly?: boolean;
   /** Also told about every engine output (tests, extensions). */
   readonly onOutput?: (event: EngineOutput) => void;
+  /** Notification channels besides Telegram (the broadcasts), fed by the same hub. */
+  readonly channels?: readonly NotificationChannel[];
 }
+
+const engineOnFor = (opts: DaemonOptions): boolean => !opts.recordOnly;
 
 export interface Daemon {
   readonly port: number;
@@ -64,14 +73,20 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     random: Math.random,
     connection: { pingIntervalMs: config.wsPingIntervalMs, pongTimeoutMs: config.wsPongTimeoutMs, staleAfterMs: config.wsStaleAfterMs, maxPayloadBytes: config.wsMaxFrameBytes, logger: log },
   });
-  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), instruments: new Map(), storeOpen: true, onOutput: opts.onOutput };
+  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), instruments: new Map(), storeOpen: true, onOutput: opts.onOutput, postRoutes: new Map() };
+  w.operatorConsole = operatorConsole(w);
+  registerRiskRoutes(w);
+  const telegram = engineOnFor(opts) ? telegramChannel(w) : undefined;
+  const channels: NotificationChannel[] = [...(telegram === undefined ? [] : [telegram]), ...(opts.channels ?? [])];
   registerDropMetrics(w.metrics.registry, { tape: () => w.tape?.stats, oversize: () => stream.stats() });
   const discovery = discoveryPart(w);
-  const engineOn = !opts.recordOnly;
+  const engineOn = engineOnFor(opts);
 
   const parts: Part[] = [
     lockPart(config.dataDir, opts.recordOnly === true, opts.recordDir),
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
+    // Early, so it stops late: what the engine and trading say while they shut down still goes out.
+    ...(engineOn ? [notifyPart(w, channels), telegramPart(w, telegram)] : []),
     ...(engineOn ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
     ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), bootstrapPart(w)] : []),

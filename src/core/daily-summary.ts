@@ -1,5 +1,5 @@
 import type { Notification } from './notification.js';
-import { fmtUsd } from './notification-format.js';
+import { fmtUsd, fmtUtcMinute } from './notification-format.js';
 
 const DAY_MS = 86_400_000;
 
@@ -54,7 +54,7 @@ export function dailySummaryNotification(s: SummaryInput): Notification {
     id: `daily:${s.atMs}`,
     kind: 'daily_summary',
     tsMs: s.atMs,
-    title: `Daily summary to ${new Date(s.atMs).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    title: `Daily summary to ${fmtUtcMinute(s.atMs)}`,
     fields,
     sensitive: true,
   };

@@ -45,3 +45,23 @@ export function fmtDuration(ms: number): string {
 function trimZeros(s: string): string {
   return s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
+
+/**
+ * `2026-12-07 08:15 UTC` from epoch ms, by arithmetic (civil-from-days), so core stays free of `Date` objects
+ * (the architecture test bans Date objects here: a stray one without arguments would read the wall clock).
+ */
+export function fmtUtcMinute(ms: number): string {
+  const days = Math.floor(ms / 86_400_000);
+  const minuteOfDay = Math.floor((ms - days * 86_400_000) / 60_000);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  return `${y}-${p2(m)}-${p2(d)} ${p2(Math.floor(minuteOfDay / 60))}:${p2(minuteOfDay % 60)} UTC`;
+}

@@ -1,5 +1,5 @@
 import type { Notification } from './notification.js';
-import { fmtCompactUsd, fmtDuration, fmtPct, fmtPrice, fmtUsd } from './notification-format.js';
+import { fmtCompactUsd, fmtDuration, fmtPct, fmtPrice, fmtUsd, fmtUtcMinute } from './notification-format.js';
 import type { RiskMode, RiskTransition } from './risk-state.js';
 import type { Signal } from './trigger.js';
 
@@ -182,7 +182,7 @@ export function outageNotification(o: { readonly source: string; readonly reason
     tsMs: o.nowMs,
     title: o.recovered ? `${o.source} back after ${fmtDuration(o.nowMs - o.downSinceMs)}` : `${o.source} down for ${fmtDuration(o.nowMs - o.downSinceMs)}`,
     fields: [
-      ['Since', new Date(o.downSinceMs).toISOString()],
+      ['Since', fmtUtcMinute(o.downSinceMs)],
       ['Reason', o.reason],
     ],
     sensitive: false,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Notification, NotificationKind } from './notification.js';
 import { escapeHtml, renderHtml, renderHtmlMessages, renderText } from './notification-render.js';
-import { fmtPrice, fmtUsd } from './notification-format.js';
+import { fmtPrice, fmtUsd, fmtUtcMinute } from './notification-format.js';
 import { OutageAlerts } from './outage-alerts.js';
 import { dailySummaryNotification, nextDailySummaryAtMs } from './daily-summary.js';
 
@@ -46,6 +46,15 @@ describe('notification templates', () => {
     );
   });
 
+  it('UTC minutes by arithmetic match Date', () => {
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    fc.assert(fc.property(fc.integer({ min: 1970, max: 2100 }), fc.integer({ min: 0, max: 11 }), fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), (y, m, d, h, mi) => {
+      expect(fmtUtcMinute(Date.UTC(y, m, d, h, mi, 59, 999))).toBe(`${y}-${p2(m + 1)}-${p2(d)} ${p2(h)}:${p2(mi)} UTC`);
+    }));
+    expect(fmtUtcMinute(Date.UTC(2024, 1, 29, 23, 59))).toBe('2024-02-29 23:59 UTC');
+    expect(fmtUtcMinute(Date.UTC(2000, 11, 31, 0, 0))).toBe('2000-12-31 00:00 UTC');
+  });
+
   it('numbers never use exponent notation', () => {
     expect(fmtPrice(0.00000123)).toBe('0.00000123');
     expect(fmtPrice(65432.123)).toBe('65432.1');
@@ -64,7 +73,7 @@ describe('outage alerts', () => {
     a.onDown('bybit-ws-0', 'again', 2000);
     expect(a.tick(60_999)).toEqual([]);
     const [alert] = a.tick(61_000);
-    expect(alert).toMatchObject({ kind: 'source_outage', title: 'bybit-ws-0 down for 60 s', fields: [['Since', '1970-01-01T00:00:01.000Z'], ['Reason', 'closed 1006']] });
+    expect(alert).toMatchObject({ kind: 'source_outage', title: 'bybit-ws-0 down for 60 s', fields: [['Since', '1970-01-01 00:00 UTC'], ['Reason', 'closed 1006']] });
     expect(a.tick(120_000)).toEqual([]);
     expect(a.onUp('bybit-ws-0', 181_000)?.title).toBe('bybit-ws-0 back after 3 min');
     a.onDown('coinglass', 'timeout', 200_000);
