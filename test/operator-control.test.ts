@@ -23,7 +23,7 @@ async function start(env: Record<string, string> = {}) {
     clock.advanceTo(clock.now() + 1000);
     engine.marketTap?.({ kind: 'ticker', symbol, tsEvent: clock.now(), tsInit: clock.now(), lastPrice: price, markPrice: price, openInterest: 1, openInterestValue: 1, fundingRate: 0 });
   };
-  const control = (command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill', symbol?: string) => {
+  const control = (command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill' | 'unkill', symbol?: string) => {
     const requestId = `r${outputs.length}`;
     part.ref.tell({ kind: 'control', command, symbol, by: 'telegram:42', requestId });
     return outputs.find((o): o is Extract<ExecutionOutput, { kind: 'control' }> => o.kind === 'control' && o.requestId === requestId)!;
@@ -72,6 +72,9 @@ describe('operator controls on the ExecutionActor', () => {
     h.part.onEngineOutput({ kind: 'signal', signal: signal('SOLUSDT', T0 + 10_000), emittedAt: T0 + 10_000 });
     expect(refusals(h.outputs)).toContain('RISK_KILL_SWITCH');
     expect(initialExecutionState(snapshotExecution(h.part.ref.peek()!)).risk?.killSwitch).toBe(true);
+    expect(h.control('unkill')).toMatchObject({ ok: true });
+    expect(h.part.ref.peek()!.risk).toMatchObject({ mode: 'ACTIVE', killSwitch: false });
+    expect(h.control('unkill')).toMatchObject({ ok: false, reason: 'NOT_KILLED' });
   });
 
   it('stop-entry pauses and cancels unfilled ladder entries while the position keeps its stop', async () => {

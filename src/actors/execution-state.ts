@@ -26,12 +26,13 @@ export type ExecutionMessage =
 
 /**
  * An operator's runtime command (Telegram, HTTP): `pause`/`resume` new entries, `stop-entry` (pause and cancel
- * every unfilled entry), `force-exit` one coin's position or `all`, `kill` (kill switch on: HALTED). Persisted
+ * every unfilled entry), `force-exit` one coin's position or `all`, `kill` (kill switch on: HALTED), `unkill` (off
+ * again: ACTIVE at once, the day's loss rules apply at the next evaluation). Persisted
  * through the risk state, so a restart keeps it. `by` says who sent it, for the audit trail.
  */
 export interface OperatorControl {
   readonly kind: 'control';
-  readonly command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill';
+  readonly command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill' | 'unkill';
   /** For `force-exit`: a symbol or `all`. */
   readonly symbol?: string;
   readonly by: string;

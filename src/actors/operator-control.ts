@@ -44,6 +44,13 @@ export function applyControl(state: ExecutionState, msg: OperatorControl, ctx: A
       if (r.transition !== undefined) hooks.onRiskTransition(state, r, ctx);
       return answer(true, 'kill switch on: HALTED, pending entries cancelled, stops stay on the venue');
     }
+    case 'unkill': {
+      if (!risk.killSwitch) return answer(false, 'the kill switch is not on', 'NOT_KILLED');
+      const r = setKillSwitch(risk, false, now);
+      state.risk = r.state;
+      if (r.transition !== undefined) hooks.onRiskTransition(state, r, ctx);
+      return answer(true, 'kill switch off: ACTIVE (daily loss limits still apply)');
+    }
     case 'force-exit': {
       const target = (msg.symbol ?? '').toUpperCase();
       const trades = [...state.trades.values()].filter((t) => target === 'ALL' || t.symbol === target);

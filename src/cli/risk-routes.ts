@@ -6,13 +6,13 @@ import type { DaemonWiring } from './daemon-parts.js';
 export const OPERATOR_HEADER = 'x-whalestack-operator';
 
 /**
- * POST /risk/pause, /risk/resume, /risk/stopentry and /risk/kill on the operator HTTP server: the same controls as
- * Telegram's, applied through the execution actor, for scripts on the host. Guarded like the rest of that server
+ * POST /risk/pause, /risk/resume, /risk/stopentry, /risk/kill on the operator HTTP server: the same controls as
+ * Telegram's, plus /risk/unkill (lifting the kill switch is deliberately not possible from a phone), applied through the execution actor, for scripts on the host. Guarded like the rest of that server
  * (it listens on HTTP_HOST, loopback by default) plus a custom header, so a web page cannot fire them by a
  * cross-site form post. Answers `{ ok, message }`; 409 when the actor refused, 503 with trading off.
  */
 export function registerRiskRoutes(w: DaemonWiring): void {
-  const routes: Record<string, ControlCommand> = { '/risk/pause': 'pause', '/risk/resume': 'resume', '/risk/stopentry': 'stop-entry', '/risk/kill': 'kill' };
+  const routes: Record<string, ControlCommand> = { '/risk/pause': 'pause', '/risk/resume': 'resume', '/risk/stopentry': 'stop-entry', '/risk/kill': 'kill', '/risk/unkill': 'unkill' };
   for (const [path, command] of Object.entries(routes)) w.postRoutes.set(path, handler(w, command));
 }
 

@@ -1,5 +1,5 @@
 /** The runtime controls an operator may apply (they change state, so they are confirmed first). */
-export type ControlCommand = 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill';
+export type ControlCommand = 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill' | 'unkill';
 
 /**
  * What a chat front end (Telegram today) may ask of the daemon: read-only views as plain text (the front end

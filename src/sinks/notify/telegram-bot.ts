@@ -241,7 +241,7 @@ export class TelegramBot implements NotificationChannel {
 }
 
 function nameOf(c: ControlCommand): string {
-  return Object.entries(CONTROLS).find(([, v]) => v === c)![0];
+  return Object.entries(CONTROLS).find(([, v]) => v === c)?.[0] ?? c;
 }
 
 /** A view as monospaced text, escaped, cut to fit one message. */
