@@ -86,8 +86,8 @@ export function notifyPart(w: DaemonWiring, channels: readonly NotificationChann
   };
 }
 
-/** The notification for one execution output, or none (rows, metrics and internal outputs are not news). */
-function notificationOf(o: ExecutionOutput, w: DaemonWiring): Notification | undefined {
+/** The notification for one execution output, or none (rows, metrics and internal outputs are not news); exported for tests. */
+export function notificationOf(o: ExecutionOutput, w: Pick<DaemonWiring, "execution">): Notification | undefined {
   switch (o.kind) {
     case 'trade':
       if (o.trade.status === 'pending' && o.trade.entryFills.length === 0 && o.trade.updatedAtMs === o.trade.createdAtMs) return orderPlacedNotification(o.trade, o.tsMs);
