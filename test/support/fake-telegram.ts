@@ -30,6 +30,7 @@ export class FakeTelegram {
   private nextMessageId = 100;
   private waiters: Waiter[] = [];
   private readonly limits = new Map<string, { count: number; retryAfter: number }>();
+  private readonly chatFailures = new Map<number, number>();
   private server!: http.Server;
   port = 0;
 
@@ -62,6 +63,11 @@ export class FakeTelegram {
   /** The next `count` calls of `method` are refused with 429 and `retry_after`. */
   rateLimitNext(method: string, count: number, retryAfterSec: number): void {
     this.limits.set(method, { count, retryAfter: retryAfterSec });
+  }
+
+  /** The next `count` sendMessage calls to `chatId` are refused 400 (`chat not found`), as for a bot the user blocked. */
+  failChat(chatId: number, count: number): void {
+    this.chatFailures.set(chatId, count);
   }
 
   /** A user writes `text` in a private chat (chat id = user id unless given). */
@@ -159,6 +165,11 @@ export class FakeTelegram {
           if (problem !== undefined) return bad(`can't parse entities: ${problem}`);
         }
         const chatId = Number(payload.chat_id);
+        const failures = this.chatFailures.get(chatId) ?? 0;
+        if (method === 'sendMessage' && failures > 0) {
+          this.chatFailures.set(chatId, failures - 1);
+          return bad('chat not found');
+        }
         return ok({ message_id: method === 'editMessageText' ? Number(payload.message_id) : this.nextMessageId++, date: Math.floor(Date.now() / 1000), chat: { id: chatId, type: chatId > 0 ? 'private' : 'group' }, from: { id: this.botId, is_bot: true, first_name: 'Whalestack' }, text });
       }
       default:

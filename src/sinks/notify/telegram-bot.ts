@@ -58,6 +58,8 @@ export class TelegramBot implements NotificationChannel {
   private readonly refusedChats: Counter | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  /** The batch being retried and which (chat, message) pairs of it already went out. */
+  private partial: { readonly key: string; readonly done: Set<string> } | undefined;
   /** Settles once polling runs (or the webhook is set); rejects never: failures are logged. */
   ready: Promise<void> = Promise.resolve();
 
@@ -84,13 +86,22 @@ export class TelegramBot implements NotificationChannel {
   /** One burst: rendered into as few messages as fit, sent to every alert chat (chats in parallel, each in order). */
   async send(batch: readonly Notification[]): Promise<void> {
     const messages = renderHtmlMessages(batch);
+    // The hub retries a failed batch whole; messages already delivered to a chat are not sent to it again.
+    const key = batch.map((n) => n.id).join('\n');
+    if (this.partial?.key !== key) this.partial = { key, done: new Set() };
+    const done = this.partial.done;
     const results = await Promise.allSettled(
       this.opts.alertChatIds.map(async (chat) => {
-        for (const text of messages) await this.bot.api.sendMessage(chat, text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+        for (const [i, text] of messages.entries()) {
+          if (done.has(`${chat}:${i}`)) continue;
+          await this.bot.api.sendMessage(chat, text, { parse_mode: 'HTML', link_preview_options: { is_disabled: true } });
+          done.add(`${chat}:${i}`);
+        }
       }),
     );
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length > 0) throw new Error(`telegram: ${failed.length} of ${results.length} chat(s) failed: ${this.clean(failed[0]!.reason)}`);
+    this.partial = undefined;
   }
 
   /** Long polling (default) or the webhook registration. Never throws: a bad token or a dead server is logged. */
