@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { Bot } from 'grammy';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../src/core/notification.js';
@@ -205,7 +206,7 @@ describe('Telegram bot against a local Bot API server', () => {
     expect([two.tg.sent(OWNER).length, two.tg.sent(43).length]).toEqual([1, 1]);
     // A dead server: grammY's network error quotes the URL with the token; what we throw and log must not.
     await tg.close();
-    const { log } = capture();
+    const { log, lines: hubLines } = capture();
     const hub = new NotifierHub({ channels: [bot], groupWindowMs: 10, maxBatch: 5, queueCapacity: 10, retry: { baseMs: 50, capMs: 50, maxAttempts: 2 }, log });
     hub.publish(orderRefusedNotification({ signalId: 's2', symbol: 'SOLUSDT', reason: 'RISK_HALTED', message: 'halted', tsMs: 0 }));
     let thrown = '';
@@ -213,6 +214,13 @@ describe('Telegram bot against a local Bot API server', () => {
     expect(thrown).toMatch(/telegram: 1 of 1 chat\(s\) failed/);
     expect(thrown).not.toContain(TOKEN);
     await waitFor('given up', () => hub.stats().telegram!.failed === 1, 60_000);
+    // grammY's inner network error quotes the URL with the token: logged raw anyway, pino's fence blanks it.
+    const raw = (await new Bot(TOKEN, { client: { apiRoot: tg.apiRoot } }).api.getMe().catch((e: unknown) => e)) as { error: Error };
+    expect(raw.error.message).toContain(TOKEN);
+    log.error({ err: raw.error, cause: { url: raw.error.message } }, `telegram failed: ${raw.error.message}`);
+    expect(hubLines.filter((l) => l.includes('telegram failed')).join('')).toContain('[redacted]');
+    expect(hubLines.some((l) => l.includes('given up after 2 attempts'))).toBe(true);
+    expect(hubLines.join('\n')).not.toContain(TOKEN);
     await hub.close(100);
     expect(lines.join('\n')).not.toContain(TOKEN);
     expect(lines.join('\n')).not.toContain('AAbbCCdd');
