@@ -14,6 +14,7 @@ import type { Signal } from '../core/trigger.js';
 import type { ActorBehavior, ActorContext } from './actor-system.js';
 import { addTrade, initialExecutionState, tradeSnapshot, markSeen, retireTrade, wickTrackerOf, type ExecutionMessage, type ExecutionOutput, type ExecutionSnapshot, type ExecutionState, type TradeRecord } from './execution-state.js';
 import { onMark, onPositionClosed } from './position-monitor.js';
+import { applyControl } from './operator-control.js';
 
 export const EXECUTION_ID = 'execution';
 
@@ -129,6 +130,9 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
           if (r.transition !== undefined) onRiskTransition(state, r, ctx);
           return state;
         }
+        case 'control':
+          applyControl(state, msg, ctx, { broker: deps.broker, cancelEntries, onRiskTransition });
+          return state;
       }
     },
   };

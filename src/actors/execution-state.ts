@@ -22,6 +22,7 @@ export type ExecutionMessage =
   | { readonly kind: 'entry-timeout'; readonly tradeId: string }
   | { readonly kind: 'kill-switch'; readonly on: boolean }
   | WickStatsLoaded
+  | OperatorControl
   | { readonly kind: 'start' };
 
 /**
@@ -36,6 +37,35 @@ export interface WickStatsLoaded {
   readonly shortFraction: number | undefined;
   /** Which statistic, over how much history (goes into the trade's notes). */
   readonly basis: string;
+}
+
+/**
+ * An operator's runtime command (Telegram, HTTP): `pause`/`resume` new entries, `stop-entry` (pause and cancel
+ * every unfilled entry), `force-exit` one coin's position or `all`, `kill` (kill switch on: HALTED), `unkill` (off
+ * again: ACTIVE at once, the day's loss rules apply at the next evaluation). Persisted
+ * through the risk state, so a restart keeps it. `by` says who sent it, for the audit trail.
+ */
+export interface OperatorControl {
+  readonly kind: 'control';
+  readonly command: 'pause' | 'resume' | 'stop-entry' | 'force-exit' | 'kill' | 'unkill';
+  /** For `force-exit`: a symbol or `all`. */
+  readonly symbol?: string;
+  readonly by: string;
+  readonly requestId: string;
+}
+
+/** The answer to an `OperatorControl`: done, or refused with a stable reason (nothing to exit…). */
+export interface ControlApplied {
+  readonly kind: 'control';
+  readonly requestId: string;
+  readonly command: OperatorControl['command'];
+  readonly symbol: string | undefined;
+  readonly by: string;
+  readonly ok: boolean;
+  /** `NO_POSITION`, `NO_RISK_STATE` when refused. */
+  readonly reason: string | undefined;
+  readonly message: string;
+  readonly tsMs: number;
 }
 
 /** One trade from its signal to its close: the `trades` row, the `/positions` view and what a restart resumes. */
@@ -96,6 +126,7 @@ export type ExecutionOutput =
     }
   | { readonly kind: 'pattern'; readonly stats: PatternStats; readonly successRate: number; readonly tsMs: number }
   | { readonly kind: 'risk'; readonly transition: RiskTransition; readonly state: RiskState }
+  | ControlApplied
   | { readonly kind: 'refresh-requested'; readonly symbol: string; readonly signalId: string; readonly tsMs: number }
   /** Learned success rates per symbol for the ranker's score (the wiring hands them to the engine's ranker). */
   | { readonly kind: 'success-rates'; readonly rates: ReadonlyArray<readonly [symbol: string, rate: number]> };

@@ -39,6 +39,8 @@ const notificationKinds = z.string().superRefine((s, ctx) => {
   if (bad.length > 0) ctx.addIssue({ code: 'custom', message: `unknown notification kind ${bad.map((k) => `'${k}'`).join(', ')}; known: ${ALL_NOTIFICATION_KINDS.join(', ')}` });
   else if (new Set(items).size !== items.length) ctx.addIssue({ code: 'custom', message: 'a notification kind is given twice' });
 });
+/** Telegram chat ids, comma-separated (groups are negative): `123456789,-1001234567890`. */
+const chatIds = z.string().regex(/^(-?[1-9][0-9]{0,15}(,-?[1-9][0-9]{0,15})*)?$/, 'must be a comma-separated list of Telegram chat ids like 123456789,-1001234567890').default('');
 const pgInterval = z.string().refine((v) => {
   try {
     validateInterval('setting', v);
@@ -234,6 +236,16 @@ export const CONFIG_SCHEMA = z.object({
   BROADCAST_RETRY_MAX_MS: int(10, 86_400_000).default(300_000),
   BROADCAST_MAX_ATTEMPTS: int(1, 1000).default(8),
   BROADCAST_TIMEOUT_MS: int(100, 600_000).default(15_000),
+  TELEGRAM_API_URL: url(['https:', 'http:']).default('https://api.telegram.org'),
+  TELEGRAM_ALERT_CHAT_IDS: chatIds,
+  TELEGRAM_ALLOWED_CHAT_IDS: chatIds,
+  TELEGRAM_CONFIRM_SECONDS: int(5, 3600).default(60),
+  TELEGRAM_WEBHOOK_URL: url(['https:', 'http:']).optional(),
+  TELEGRAM_WEBHOOK_SECRET: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -').optional(),
+  ALERT_OUTAGE_AFTER_SECONDS: int(1, 86_400).default(120),
+  ALERT_DAILY_SUMMARY_HOUR_UTC: int(0, 23).default(0),
+  ALERT_GROUP_WINDOW_MS: int(0, 60_000).default(2000),
+  ALERT_QUEUE_CAPACITY: int(10, 100_000).default(1000),
 });
 
 export type RawConfig = z.infer<typeof CONFIG_SCHEMA>;
@@ -293,7 +305,7 @@ export interface TradingConfig extends ExecutionTradingSettings {
     | undefined;
 }
 export const CONFIG_KEYS = Object.keys(CONFIG_SCHEMA.shape) as (keyof RawConfig)[];
-export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN', ...BROADCAST_SECRET_KEYS];
+export const SECRET_KEYS: readonly (keyof RawConfig)[] = ['BYBIT_API_KEY', 'BYBIT_API_SECRET', 'COINGLASS_API_KEY', 'TELEGRAM_BOT_TOKEN', 'TELEGRAM_WEBHOOK_SECRET', ...BROADCAST_SECRET_KEYS];
 
 /** The validated configuration with camel-case names, as the rest of the program sees it. */
 /** Cluster hit rates, reliable ranges and wick statistics (README "Wick statistics and reliable ranges"). */
@@ -382,6 +394,16 @@ export interface Config {
   readonly bybitApiSecret: string | undefined;
   readonly coinglassApiKey: string | undefined;
   readonly telegramBotToken: string | undefined;
+  readonly telegram: {
+    readonly apiUrl: string;
+    readonly alertChatIds: readonly number[];
+    readonly allowedChatIds: readonly number[];
+    readonly confirmTtlMs: number;
+    /** Webhook mode when set (with its secret token); long polling otherwise. */
+    readonly webhook: { readonly url: string; readonly secretToken: string } | undefined;
+  };
+  /** The notifier hub: outage threshold, daily summary hour, burst window, queue bound per channel. */
+  readonly alerts: { readonly outageAfterMs: number; readonly dailySummaryHourUtc: number; readonly groupWindowMs: number; readonly queueCapacity: number };
   readonly trading: TradingConfig;
   /** Email, X and SMS channels (each undefined when off) and their queue. */
   readonly broadcasts: BroadcastSettings;
@@ -543,6 +565,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, fi
     bybitApiSecret: r.BYBIT_API_SECRET,
     coinglassApiKey: r.COINGLASS_API_KEY,
     telegramBotToken: r.TELEGRAM_BOT_TOKEN,
+    telegram: {
+      apiUrl: r.TELEGRAM_API_URL.replace(/\/+$/, ''),
+      alertChatIds: r.TELEGRAM_ALERT_CHAT_IDS === '' ? [] : r.TELEGRAM_ALERT_CHAT_IDS.split(',').map(Number),
+      allowedChatIds: r.TELEGRAM_ALLOWED_CHAT_IDS === '' ? [] : r.TELEGRAM_ALLOWED_CHAT_IDS.split(',').map(Number),
+      confirmTtlMs: r.TELEGRAM_CONFIRM_SECONDS * 1000,
+      webhook: r.TELEGRAM_WEBHOOK_URL === undefined || r.TELEGRAM_WEBHOOK_SECRET === undefined ? undefined : { url: r.TELEGRAM_WEBHOOK_URL, secretToken: r.TELEGRAM_WEBHOOK_SECRET },
+    },
+    alerts: { outageAfterMs: r.ALERT_OUTAGE_AFTER_SECONDS * 1000, dailySummaryHourUtc: r.ALERT_DAILY_SUMMARY_HOUR_UTC, groupWindowMs: r.ALERT_GROUP_WINDOW_MS, queueCapacity: r.ALERT_QUEUE_CAPACITY },
     trading,
     broadcasts,
   };
@@ -601,6 +631,8 @@ function crossCheck(r: RawConfig): [keyof RawConfig, string][] {
   // The next ping re-arms the pong timer: a longer timeout would never fire on a dead socket.
   if (r.WS_PONG_TIMEOUT_MS > r.WS_PING_INTERVAL_MS) out.push(['WS_PONG_TIMEOUT_MS', `must be ≤ WS_PING_INTERVAL_MS (${r.WS_PING_INTERVAL_MS})`]);
   if (r.STOP_MIN_PCT > r.STOP_MAX_PCT) out.push(['STOP_MIN_PCT', `must be ≤ STOP_MAX_PCT (${r.STOP_MAX_PCT})`]);
+  // Without the secret anyone who learns the URL could post fake commands from an allow-listed chat id.
+  if (r.TELEGRAM_WEBHOOK_URL !== undefined && r.TELEGRAM_WEBHOOK_SECRET === undefined) out.push(['TELEGRAM_WEBHOOK_URL', 'needs TELEGRAM_WEBHOOK_SECRET in the environment (Telegram sends it back in X-Telegram-Bot-Api-Secret-Token)']);
   return out;
 }
 

@@ -25,6 +25,10 @@ import type { LiveClock } from './live-clock.js';
 import type { Part } from './part.js';
 import type { ExecutionPart } from './execution.js';
 import type { WickStatsBook } from './wick-stats-part.js';
+import type { ExecutionOutput } from '../actors/execution-state.js';
+import type { NotifierTap } from './notify.js';
+import type { PostHandler } from '../sinks/http-server.js';
+import type { OperatorConsole } from '../sinks/notify/operator-console.js';
 import type { InstrumentRules } from '../core/instrument-rounding.js';
 import { openStorage, writeEngineOutput, type Storage } from './storage.js';
 
@@ -69,6 +73,12 @@ export interface DaemonWiring {
   restPacer?: RestPacer;
   /** Why trading is off although TRADING_MODE asks for it (the Bybit venue refused to start); `/risk` shows it. */
   tradingRefusal?: { readonly venue: string; readonly reason: string; readonly message: string; readonly atMs: number };
+  /** The notification tap while the notifications part runs (see notify.ts). */
+  notifier?: NotifierTap;
+  /** The operator console the Telegram bot uses; it also takes the execution actor's control answers. */
+  operatorConsole?: OperatorConsole & { onExecutionOutput(o: ExecutionOutput): void };
+  /** POST routes of the operator HTTP server (the Telegram webhook, the risk controls), looked up per request. */
+  readonly postRoutes: Map<string, PostHandler>;
 }
 
 /** The daemon's outage log, created on first use: WS shards count connect failures, discovery its failed runs. */
@@ -108,6 +118,7 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
               if (live === undefined) return wicks === null ? undefined : { symbol, wickStats: wicks };
               return { ...live, wickStats: wicks };
             },
+            post: (path) => w.postRoutes.get(path),
             extra: {
               '/symbols': () => ({ symbols: w.engine?.symbols() ?? w.stream.symbols() }),
               '/reliable-ranges': () => ({ coins: w.engine?.clusterOutcomes().filter((c) => c.ranges.length > 0) ?? [] }),
@@ -201,6 +212,7 @@ export function enginePart(w: DaemonWiring): Part {
     }
     if (w.storage !== undefined && w.storeOpen) writeEngineOutput(w.storage.writer, event);
     w.execution?.onEngineOutput(event);
+    w.notifier?.onEngineOutput(event);
     w.onOutput?.(event);
   };
   return {
@@ -316,6 +328,7 @@ export function discoveryPart(w: DaemonWiring): Part & { readonly watcher: Instr
 
 function noteSource(w: DaemonWiring, event: SourceEvent): void {
   w.sources.set(event.source, event);
+  w.notifier?.onSource(event);
   if (event.kind === 'source-down') outagesOf(w).down(event.source, event.reason);
   else outagesOf(w).up(event.source);
 }

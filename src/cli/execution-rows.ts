@@ -77,6 +77,13 @@ export class RowCoalescer {
           details: { ...o.transition },
         });
         return;
+      case 'control':
+        this.writer.enqueue('agent_logs', {
+          tsMs: Math.round(o.tsMs), agentName: this.agentName, eventId: `control-${o.requestId}`, level: o.ok ? 'warn' : 'info', event: 'operator_control',
+          message: `${o.command}${o.symbol === undefined ? '' : ` ${o.symbol}`} by ${o.by}: ${o.ok ? '' : `refused ${o.reason ?? ''}: `}${o.message}`,
+          details: { command: o.command, symbol: o.symbol ?? null, by: o.by, ok: o.ok, reason: o.reason ?? null },
+        });
+        return;
       default:
         return;
     }

@@ -288,6 +288,10 @@ export function executionPart(w: DaemonWiring): Part {
         registry: w.metrics.registry,
         log,
         killSwitch: config.trading.killSwitch,
+        onOutput: (o) => {
+          w.operatorConsole?.onExecutionOutput(o);
+          w.notifier?.onExecutionOutput(o);
+        },
         // The pre-trade lane: fresh snapshots reach the engine, whose next evaluation the plan is waiting for.
         requestRefresh: (symbol) => void coinglass?.refreshForTrade(symbol, signalRanges, config.trading.pretradeRefreshTimeoutMs),
       };

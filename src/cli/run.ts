@@ -28,6 +28,11 @@ import { executionPart, type ExecutionPart } from './execution.js';
 import { wickStatsPart } from './wick-stats-part.js';
 import { historyPart } from './history-updater.js';
 import type { Storage } from './storage.js';
+import type { NotificationChannel } from '../core/notification.js';
+import { notifyPart } from './notify.js';
+import { operatorConsole } from './operator-views.js';
+import { registerRiskRoutes } from './risk-routes.js';
+import { telegramChannel, telegramPart } from './telegram.js';
 
 export interface DaemonOptions {
   /** Also write every raw frame to a tape in this directory. */
@@ -38,7 +43,11 @@ export interface DaemonOptions {
   readonly onOutput?: (event: EngineOutput) => void;
   /** First history update this long after start (default 300 000: start-up and the estimator bootstrap go first; tests use 0). */
   readonly historyFirstDelayMs?: number;
+  /** Notification channels besides Telegram (the broadcasts), fed by the same hub. */
+  readonly channels?: readonly NotificationChannel[];
 }
+
+const engineOnFor = (opts: DaemonOptions): boolean => !opts.recordOnly;
 
 export interface Daemon {
   readonly port: number;
@@ -72,15 +81,22 @@ export async function startDaemon(config: Config, log: Logger, opts: DaemonOptio
     random: Math.random,
     connection: { pingIntervalMs: config.wsPingIntervalMs, pongTimeoutMs: config.wsPongTimeoutMs, staleAfterMs: config.wsStaleAfterMs, maxPayloadBytes: config.wsMaxFrameBytes, logger: log },
   });
-  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), instruments: new Map(), storeOpen: true, onOutput: opts.onOutput };
+  const w: DaemonWiring = { config, log, clock, stream, metrics: engineMetrics(stream, clock, () => w.engine), sources: new Map(), instruments: new Map(), storeOpen: true, onOutput: opts.onOutput, postRoutes: new Map() };
+  w.operatorConsole = operatorConsole(w);
+  registerRiskRoutes(w);
+  const telegram = engineOnFor(opts) ? telegramChannel(w) : undefined;
+  const channels: NotificationChannel[] = [...(telegram === undefined ? [] : [telegram]), ...(opts.channels ?? [])];
   registerDropMetrics(w.metrics.registry, { tape: () => w.tape?.stats, oversize: () => stream.stats() });
   const discovery = discoveryPart(w);
-  const engineOn = !opts.recordOnly;
+  const engineOn = engineOnFor(opts);
 
   const parts: Part[] = [
     lockPart(config.dataDir, opts.recordOnly === true, opts.recordDir),
     serverPart(w, () => readiness(w, discovery.watcher.stats().lastSuccessAt > 0)),
-    ...(engineOn ? [broadcastPart(w), storagePart(w)] : []),
+    // Early, so they stop late: what the engine and trading say while they shut down still goes out. The hub
+    // stops before the broadcast queues it feeds, which then drain.
+    ...(engineOn ? [broadcastPart(w), notifyPart(w, () => [...channels, ...(w.broadcasts ?? [])]), telegramPart(w, telegram)] : []),
+    ...(engineOn ? [storagePart(w)] : []),
     ...(opts.recordDir !== undefined ? [tapePart(w, opts.recordDir)] : []),
     ...(engineOn ? [busPart(w), enginePart(w), coinStatePart(w), coinglassPart(w), executionPart(w), wickStatsPart(w), bootstrapPart(w), historyPart(w, () => discovery.watcher.current(), opts.historyFirstDelayMs)] : []),
     streamPart(w),

@@ -26,8 +26,13 @@ export function redactUrl(url: string): string {
 /** `scheme://…` runs inside free text (error messages, frames); stops at whitespace and quoting characters. */
 const URL_IN_TEXT_RE = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi;
 
-/** Applies `redactUrl` to every URL-shaped run inside `text` that carries credentials; other text is kept. */
+const BOT_TOKEN_RE = /\d{5,}:[A-Za-z0-9_-]{30,}/;
+const BOT_TOKEN_RE_G = new RegExp(BOT_TOKEN_RE.source, 'g');
+
+/** Applies `redactUrl` to every URL-shaped run inside `text` that carries credentials, and blanks bot tokens; other text is kept. */
 export function redactUrlsIn(text: string): string {
+  // A Telegram bot token (`123456:AA…`) sits in the URL path, where the checks below would not look.
+  if (BOT_TOKEN_RE.test(text)) text = text.replace(BOT_TOKEN_RE_G, '[redacted]');
   if (!text.includes('://')) return text;
   return text.replace(URL_IN_TEXT_RE, (m) => {
     if (!m.includes('@') && !/[?&][^=]*(key|token|secret|passw|sig|auth|credential)[^=]*=/i.test(m)) return m;

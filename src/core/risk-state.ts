@@ -32,6 +32,11 @@ export const DEFAULT_RISK_LIMITS: RiskLimits = {
 export interface RiskState {
   readonly mode: RiskMode;
   readonly killSwitch: boolean;
+  /**
+   * Set by an operator (`/pause`, `/stopentry`): no new entries, whatever the mode; stops, trailing and closes go
+   * on. Optional so snapshots saved before it existed load as "not paused". Survives a new UTC day and a restart.
+   */
+  readonly entriesPaused?: boolean;
   /** Start of the current UTC day, epoch ms. */
   readonly dayStartMs: number;
   readonly dayStartEquityUsd: number;
@@ -95,6 +100,11 @@ export function setKillSwitch(state: RiskState, on: boolean, nowMs: number): { s
   return to({ ...state, killSwitch: false }, 'ACTIVE', 'kill switch off', nowMs);
 }
 
+/** Pauses or resumes new entries (operator command); the mode is untouched, so no transition is reported. */
+export function setEntriesPaused(state: RiskState, paused: boolean): RiskState {
+  return { ...state, entriesPaused: paused };
+}
+
 export interface ExposureView {
   /** Open positions: coin and notional in USDT. */
   readonly positions: readonly { readonly symbol: string; readonly notionalUsd: number }[];
@@ -117,6 +127,7 @@ export interface EntryProposal {
  */
 export function checkEntry(state: RiskState, view: ExposureView, proposal: EntryProposal, limits: RiskLimits = DEFAULT_RISK_LIMITS): Refusal | undefined {
   if (state.killSwitch) return refuse('RISK_KILL_SWITCH', 'kill switch is on');
+  if (state.entriesPaused === true) return refuse('RISK_ENTRIES_PAUSED', 'new entries are paused by the operator (/resume lifts it)');
   if (state.mode === 'HALTED') return refuse('RISK_HALTED', `risk state HALTED: ${state.reason}`);
   if (state.mode === 'REDUCING') return refuse('RISK_REDUCING', `risk state REDUCING: ${state.reason}`);
   if (!(proposal.stopLossPrice !== undefined && proposal.stopLossPrice > 0)) return refuse('RISK_NO_STOP', 'every position carries a stop; this one has none');

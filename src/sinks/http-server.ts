@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
@@ -13,9 +14,14 @@ export interface OperatorRoutes {
   readiness(): Readiness;
   /** `/symbols/:symbol`; undefined → 404. */
   symbol(symbol: string): unknown;
+  /** A POST route for `path` (Telegram's webhook, risk controls), looked up per request; undefined → 405. */
+  readonly post?: (path: string) => PostHandler | undefined;
   /** Extra JSON routes (`/rankings`, `/trades?limit=`…) given the query string; a handler returning undefined means 404. */
   readonly extra?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
+
+/** Answers one POST itself (reads the body, writes the response); a throw or rejection becomes a 500. */
+export type PostHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | void;
 
 export interface OperatorServer {
   readonly port: number;
@@ -94,7 +100,8 @@ function fail(res: http.ServerResponse, err: unknown): void {
 
 /**
  * The operator HTTP surface: `/metrics`, `/healthz` (the process is alive: always 200 while it serves),
- * `/readyz` (200 only when every source is up and fresh), `/symbols/:symbol`. It is read-only.
+ * `/readyz` (200 only when every source is up and fresh), `/symbols/:symbol`. It is read-only except for the POST
+ * routes the daemon registers (Telegram's webhook, which checks its secret token; the risk controls).
  */
 export async function startOperatorServer(routes: OperatorRoutes, port: number, host: string): Promise<OperatorServer> {
   const server = http.createServer((req, res) => {
@@ -103,6 +110,13 @@ export async function startOperatorServer(routes: OperatorRoutes, port: number, 
     try {
       const target = requestTarget(req.url);
       if (target === undefined) return sendJson(res, 400, { error: 'bad request target' });
+      const post = req.method === 'POST' ? routes.post?.(target.path) : undefined;
+      if (post !== undefined) {
+        void Promise.resolve()
+          .then(() => post(req, res))
+          .catch((err: unknown) => fail(res, err));
+        return;
+      }
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return sendJson(res, 405, { error: 'method not allowed' });
