@@ -91,6 +91,64 @@ function historyRequests(rest: FakeBybitRest, from = 0) {
   return rest.requests.slice(from).filter((r) => HISTORY_PATHS.has(r.path));
 }
 
+/**
+ * Ctrl-C mid-way, then SIGKILL mid-way, then a run to the end against the store that `extra` selects (PGlite
+ * under DATA_DIR, or DATABASE_URL): complete, no duplicates, and no page fetched twice.
+ */
+async function interruptAndResume(extra: Record<string, string>, withStore: <T>(dataDir: string, fn: (db: DbSession) => Promise<T>) => Promise<T>): Promise<void> {
+  const rest = await fakeBybit(SYMBOLS);
+  const dataDir = tempDir();
+  const started = Date.now();
+  const interruptAt = async (signal: NodeJS.Signals, requests: number) => {
+    const child = spawn(process.execPath, [BIN, ...ARGS], { env: { PATH: process.env.PATH ?? '', ...cliEnv(rest, dataDir, { ...extra, BYBIT_REST_REQUESTS_PER_SEC: '5' }) }, cwd: ROOT });
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig === null ? code : -1)));
+    for (let i = 0; i < 2400 && historyRequests(rest).length < requests; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill(signal);
+    return { code: await exited, stdout: () => stdout };
+  };
+  const first = await interruptAt('SIGINT', 8);
+  expect(first.code).toBe(130);
+  expect(first.stdout()).toMatch(/interrupted: everything fetched so far is stored. To resume, run the same command again:\n {2}whalestack backfill --minute-days 2\n/);
+  const afterSigint = historyRequests(rest).length;
+  expect(afterSigint).toBeLessThan(SYMBOLS.length * 13);
+
+  const killed = await interruptAt('SIGKILL', afterSigint + 9);
+  expect(killed.code).toBe(-1);
+  const firstRun = historyRequests(rest).length;
+  expect(firstRun).toBeGreaterThanOrEqual(afterSigint + 9);
+  expect(firstRun).toBeLessThan(SYMBOLS.length * 13);
+
+  // What survived the kill: one contiguous covered range per series (or nothing).
+  const covered = await withStore(dataDir, async (db) => {
+    const out = new Map<string, { firstMs: number; lastMs: number }>();
+    for (const symbol of SYMBOLS) {
+      for (const s of SERIES) {
+        const cov = await historyCoverage(db, s.table, symbol, s.interval);
+        if (cov) out.set(`${symbol}:${s.interval}`, cov);
+      }
+    }
+    return out;
+  });
+  expect(covered.size).toBeGreaterThan(0);
+
+  const before = rest.requests.length;
+  const r = await runCli(ARGS, cliEnv(rest, dataDir, extra), 120_000);
+  const ended = Date.now();
+  expect(r.code, r.stderr).toBe(0);
+  const resumed = historyRequests(rest, before);
+  for (const q of resumed) {
+    const w = requestWindow(q.query);
+    const cov = covered.get(`${w.symbol}:${w.interval}`);
+    // No request asks again for a window the killed run had already stored.
+    if (cov) expect(w.fromMs >= cov.firstMs && w.toMs <= cov.lastMs, `${w.symbol} ${w.interval} ${w.fromMs}..${w.toMs} was stored`).toBe(false);
+  }
+  // Together the three runs sent about one complete run's pages (+ a few heads for bars closed meanwhile).
+  expect(firstRun + resumed.length).toBeLessThanOrEqual(SYMBOLS.length * 13 + 4 + SYMBOLS.length * 2);
+  await withStore(dataDir, (db) => expectComplete(db, rest, SYMBOLS, started, ended));
+}
+
 describe('whalestack backfill against a local Bybit (PGlite store)', () => {
   it('stores exactly the server history, holes included, pages within Bybit limits; a second run fetches only new bars', async () => {
     const rest = await fakeBybit(SYMBOLS);
@@ -127,57 +185,7 @@ describe('whalestack backfill against a local Bybit (PGlite store)', () => {
   }, 240_000);
 
   it('Ctrl-C stops cleanly and says how to resume; a run killed with SIGKILL resumes too: complete, no duplicates, only missing pages fetched', async () => {
-    const rest = await fakeBybit(SYMBOLS);
-    const dataDir = tempDir();
-    const started = Date.now();
-    const interruptAt = async (signal: NodeJS.Signals, requests: number) => {
-      const child = spawn(process.execPath, [BIN, ...ARGS], { env: { PATH: process.env.PATH ?? '', ...cliEnv(rest, dataDir, { BYBIT_REST_REQUESTS_PER_SEC: '5' }) }, cwd: ROOT });
-      let stdout = '';
-      child.stdout.on('data', (d) => (stdout += String(d)));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig === null ? code : -1)));
-      for (let i = 0; i < 2400 && historyRequests(rest).length < requests; i++) await new Promise((r) => setTimeout(r, 50));
-      child.kill(signal);
-      return { code: await exited, stdout: () => stdout };
-    };
-    const first = await interruptAt('SIGINT', 8);
-    expect(first.code).toBe(130);
-    expect(first.stdout()).toMatch(/interrupted: everything fetched so far is stored. To resume, run the same command again:\n {2}whalestack backfill --minute-days 2\n/);
-    const afterSigint = historyRequests(rest).length;
-    expect(afterSigint).toBeLessThan(SYMBOLS.length * 13);
-
-    const killed = await interruptAt('SIGKILL', afterSigint + 9);
-    expect(killed.code).toBe(-1);
-    const firstRun = historyRequests(rest).length;
-    expect(firstRun).toBeGreaterThanOrEqual(afterSigint + 9);
-    expect(firstRun).toBeLessThan(SYMBOLS.length * 13);
-
-    // What survived the kill: one contiguous covered range per series (or nothing).
-    const covered = await withPglite(dataDir, async (db) => {
-      const out = new Map<string, { firstMs: number; lastMs: number }>();
-      for (const symbol of SYMBOLS) {
-        for (const s of SERIES) {
-          const cov = await historyCoverage(db, s.table, symbol, s.interval);
-          if (cov) out.set(`${symbol}:${s.interval}`, cov);
-        }
-      }
-      return out;
-    });
-    expect(covered.size).toBeGreaterThan(0);
-
-    const before = rest.requests.length;
-    const r = await runCli(ARGS, cliEnv(rest, dataDir), 120_000);
-    const ended = Date.now();
-    expect(r.code, r.stderr).toBe(0);
-    const resumed = historyRequests(rest, before);
-    for (const q of resumed) {
-      const w = requestWindow(q.query);
-      const cov = covered.get(`${w.symbol}:${w.interval}`);
-      // No request asks again for a window the killed run had already stored.
-      if (cov) expect(w.fromMs >= cov.firstMs && w.toMs <= cov.lastMs, `${w.symbol} ${w.interval} ${w.fromMs}..${w.toMs} was stored`).toBe(false);
-    }
-    // Together the three runs sent about one complete run's pages (+ a few heads for bars closed meanwhile).
-    expect(firstRun + resumed.length).toBeLessThanOrEqual(SYMBOLS.length * 13 + 4 + SYMBOLS.length * 2);
-    await withPglite(dataDir, (db) => expectComplete(db, rest, SYMBOLS, started, ended));
+    await interruptAndResume({}, withPglite);
   }, 240_000);
 
   it("Bybit's 10006 rate-limit replies slow the run down but it finishes complete", async () => {
@@ -222,5 +230,18 @@ describe.runIf(pgAvailable)('whalestack backfill into PostgreSQL', () => {
     cleanups.push(() => db.close());
     await expectComplete(db, rest, SYMBOLS.slice(0, 2), started, ended);
     expect(fs.existsSync(path.join(dataDir, 'pglite'))).toBe(false);
+  }, 240_000);
+
+  it('Ctrl-C and SIGKILL mid-way, then a resume: complete, no duplicates, only missing pages fetched', async () => {
+    const tdb = await createTestDatabase();
+    cleanups.push(() => tdb.drop());
+    await interruptAndResume({ DATABASE_URL: tdb.url }, async (_dir, fn) => {
+      const db = new PgDatabase({ connectionString: tdb.url });
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    });
   }, 240_000);
 });
