@@ -59,7 +59,7 @@ describe('whalestack CLI (built binary)', () => {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'ws-cli-migrate-'));
     const first = await run(['migrate'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     expect(first.code, first.stderr).toBe(0);
-    expect(first.stdout).toMatch(/migrations: 4 applied now/);
+    expect(first.stdout).toMatch(/migrations: 5 applied now/);
     const second = await run(['migrate'], { DATA_DIR: dataDir, LOG_LEVEL: 'warn' });
     expect(second.stdout).toMatch(/migrations: 0 applied now/);
   });
