@@ -159,6 +159,13 @@ describe('broadcast channels against local servers speaking SMTP, the X API v2 a
     const direct = new XChannel({ ...config.broadcasts.x! });
     await expect(direct.send([sensitiveClose])).rejects.toBeInstanceOf(PermanentSendError);
     expect(api.seen).toHaveLength(3);
+    // A closed trade with a public variant is posted as that variant: PnL in %, never the USDT figures.
+    const publicClose: Notification = { ...sensitiveClose, id: 'closed-public', publicFields: [['PnL', '+3.12 %'], ['Held', '2h 10m']] };
+    await direct.send([publicClose]);
+    expect(api.seen).toHaveLength(4);
+    const posted = (JSON.parse(api.seen[3]!.body) as { text: string }).text;
+    expect(posted).toMatch(/^trade_closed on SOLUSDT\nPnL: \+3\.12 %\nHeld: 2h 10m\n/);
+    expect(posted).not.toMatch(/USDT \(|Equity|312\.40/);
     for (const s of SECRETS) expect(lines.join('')).not.toContain(s);
   });
 

@@ -144,6 +144,12 @@ export function tradeClosedNotification(t: TradeFacts, tsMs: number): Notificati
       ['Range', `${t.range}, ${t.liquidationSource}`],
     ],
     sensitive: true,
+    // Public channels (X) get the trade without account currency: the move in %, how long, which range.
+    publicFields: [
+      ['PnL', fmtPct(t.pnlPct ?? 0)],
+      ['Held', held],
+      ['Range', `${t.range}, ${t.liquidationSource}`],
+    ],
   };
 }
 

@@ -30,6 +30,18 @@ export interface Notification {
   readonly fields: ReadonlyArray<readonly [label: string, value: string]>;
   /** True when the fields carry account sizes, equity, balances or PnL in account currency. */
   readonly sensitive: boolean;
+  /**
+   * For a sensitive notification that still has a public story (a closed trade: direction, PnL in %, how long):
+   * the fields a public channel (X) may carry instead of `fields`. Absent: a sensitive notification is never public.
+   */
+  readonly publicFields?: ReadonlyArray<readonly [label: string, value: string]>;
+}
+
+/** What a public channel may publish of `n`: `n` itself, its public variant, or nothing. */
+export function publicView(n: Notification): Notification | undefined {
+  if (!n.sensitive) return n;
+  if (n.publicFields === undefined) return undefined;
+  return { ...n, fields: n.publicFields, sensitive: false, publicFields: undefined };
 }
 
 export interface NotificationChannel {

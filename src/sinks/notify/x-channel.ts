@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ApiResponseError, TwitterApi, type TwitterApiReadWrite } from 'twitter-api-v2';
-import type { Notification, NotificationChannel, NotificationKind } from '../../core/notification.js';
+import { publicView, type Notification, type NotificationChannel, type NotificationKind } from '../../core/notification.js';
 import { PermanentSendError } from './channel-queue.js';
 import { fitText, renderPlainText } from './plain-text.js';
 
@@ -26,8 +26,9 @@ export interface XSettings {
 
 /**
  * Public posts on X through the X API v2 (`POST /2/tweets`, OAuth 1.0a user context) with `twitter-api-v2`.
- * X is public: a notification carrying account sizes, equity or PnL in account currency (`sensitive`) is refused
- * by `accepts` whatever the settings say. One post per notification; ids already posted are remembered, so a
+ * X is public: a notification carrying account sizes, equity or PnL in account currency (`sensitive`) is posted only
+ * as its public variant (`publicFields`: a closed trade's PnL in %, never in USDT) and refused by `accepts` when it
+ * has none, whatever the settings say. One post per notification; ids already posted are remembered, so a
  * batch retried after a partial failure never posts the same notification twice.
  */
 export class XChannel implements NotificationChannel {
@@ -50,15 +51,16 @@ export class XChannel implements NotificationChannel {
   }
 
   accepts(n: Notification): boolean {
-    return !n.sensitive && this.settings.kinds.has(n.kind);
+    return this.settings.kinds.has(n.kind) && publicView(n) !== undefined;
   }
 
   async send(batch: readonly Notification[]): Promise<void> {
     for (const n of batch) {
       if (this.posted.has(n.id)) continue;
-      if (!this.accepts(n)) throw new PermanentSendError(`notification ${n.id} (${n.kind}) is not for X`);
+      const shown = this.settings.kinds.has(n.kind) ? publicView(n) : undefined;
+      if (shown === undefined) throw new PermanentSendError(`notification ${n.id} (${n.kind}) is not for X`);
       try {
-        await this.v2.post('tweets', { text: fitText(renderPlainText(n), X_POST_MAX_CHARS) }, { prefix: this.prefix, timeout: this.settings.timeoutMs });
+        await this.v2.post('tweets', { text: fitText(renderPlainText(shown), X_POST_MAX_CHARS) }, { prefix: this.prefix, timeout: this.settings.timeoutMs });
       } catch (err) {
         throw classify(err);
       }
