@@ -38,6 +38,7 @@ describe('the daemon trades on paper by default', () => {
       expect(positions.body).toMatchObject({ positions: [], account: { equityUsd: 2500, balanceUsd: 2500, marginUsd: 0 } });
       expect((await getJson(d.port, '/orders')).body).toMatchObject({ venue: 'paper', open: [], recent: [] });
       expect((await getJson(d.port, '/trades?limit=5')).body).toEqual({ trades: [] });
+      expect((await getJson(d.port, '/trades/history?limit=5')).body).toEqual({ trades: [], stored: true, nextBefore: null });
       const risk = await getJson(d.port, '/risk');
       expect(risk.body.risk.mode).toBe(kill === 'true' ? 'HALTED' : 'ACTIVE');
       expect(risk.body.limits).toMatchObject({ maxConcurrentPositions: 3, dailyLossLimitFraction: 0.03 });

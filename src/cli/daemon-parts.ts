@@ -124,7 +124,7 @@ export function serverPart(w: DaemonWiring, readiness: () => Readiness): Part {
               '/reliable-ranges': () => ({ coins: w.engine?.clusterOutcomes().filter((c) => c.ranges.length > 0) ?? [] }),
               '/rankings': () => w.engine?.rankings() ?? { kind: 'ranking', rankedAt: null, coins: 0, top: [], armed: [] },
               '/coinglass': () => w.coinglass?.describe() ?? { state: 'disabled', reason: 'no COINGLASS_API_KEY: the own estimate stands alone' },
-              ...Object.fromEntries(['/positions', '/orders', '/trades', '/risk'].map((p) => [p, (q: URLSearchParams) => w.execution?.routes()[p]?.(q)])),
+              ...Object.fromEntries(['/positions', '/orders', '/trades', '/trades/history', '/risk'].map((p) => [p, (q: URLSearchParams) => w.execution?.routes()[p]?.(q)])),
               '/risk': (q) => w.execution?.routes()['/risk']?.(q) ?? (w.tradingRefusal === undefined ? undefined : { risk: null, tradingDisabled: { ...w.tradingRefusal, at: new Date(w.tradingRefusal.atMs).toISOString() } }),
             },
           },

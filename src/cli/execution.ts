@@ -15,6 +15,7 @@ import type { Engine, EngineOutput } from '../engine/engine.js';
 import type { BatchWriter } from '../sinks/db/batch-writer.js';
 import type { Database } from '../sinks/db/database.js';
 import { ExecutionStateStore } from '../sinks/db/execution-state-store.js';
+import { loadTradeHistory } from '../sinks/db/trade-history.js';
 import { registerExecutionMetrics, type ExecutionMetrics } from '../sinks/execution-metrics.js';
 import type { Logger } from '../sinks/logger.js';
 import { DEFAULT_PAPER_BROKER_CONFIG, PaperBroker, type PaperBrokerConfig, type PaperBrokerState } from '../sinks/paper-broker.js';
@@ -105,7 +106,7 @@ export interface ExecutionPart {
   readonly ref: ActorRef<ExecutionMessage, ExecutionState>;
   /** Hand every engine output here; signals, evaluations and bars go to the actor. */
   onEngineOutput(event: EngineOutput): void;
-  /** HTTP routes: /positions, /orders, /trades?limit=, /risk. */
+  /** HTTP routes: /positions, /orders, /trades?limit=, /trades/history?limit=&before=, /risk. */
   routes(): Record<string, (query: URLSearchParams) => unknown>;
   /** Saves state and rows now. */
   flush(): Promise<void>;
@@ -239,6 +240,16 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
           const s = ref.peek();
           const all = [...(s?.trades.values() ?? []), ...(s?.recentClosed ?? [])].sort((a, b) => b.createdAtMs - a.createdAtMs);
           return { trades: all.slice(0, limit).map(tradeView) };
+        },
+        // Every trade, newest first, from the store (the route above keeps the open and the last closed only).
+        '/trades/history': (q) => {
+          if (opts.store === undefined) return { trades: [], stored: false };
+          const before = q.get('before');
+          return loadTradeHistory(opts.store.db, opts.execution.agentName, Number(q.get('limit') ?? 100) || 100, before === null ? undefined : Number(before)).then((trades) => ({
+            trades,
+            stored: true,
+            nextBefore: trades.length > 0 ? trades[trades.length - 1]!.openedAtMs : null,
+          }));
         },
         '/risk': () => {
           const s = ref.peek();

@@ -17,6 +17,7 @@ export interface OperatorRoutes {
   /** A POST route for `path` (Telegram's webhook, risk controls), looked up per request; undefined → 405. */
   readonly post?: (path: string) => PostHandler | undefined;
   /** Extra JSON routes (`/rankings`, `/trades?limit=`…) given the query string; a handler returning undefined means 404. */
+  /** Further GET routes; a handler may answer with a promise (a store query). `undefined` is a 404. */
   readonly extra?: Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 }
 
@@ -82,7 +83,7 @@ async function route(routes: OperatorRoutes, path: string, query: URLSearchParam
     else sendJson(res, 200, view);
   } else {
     const handler = Object.hasOwn(routes.extra ?? {}, path) ? routes.extra![path] : undefined;
-    const view = handler?.(query);
+    const view = await handler?.(query);
     if (view === undefined) sendJson(res, 404, { error: 'not found' });
     else sendJson(res, 200, view);
   }
