@@ -10,6 +10,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 # tsconfig.build.json compiles src, bench and the fake exchange bench/bybit-order-ack.ts drives (test/support).
 COPY src ./src
 COPY bench ./bench
+COPY scripts ./scripts
 COPY test/support ./test/support
 RUN npm ci --no-audit --no-fund
 
