@@ -356,6 +356,13 @@ export class LiquidationEstimator {
     return { longUsd, shortUsd };
   }
 
+  /** Bytes of typed arrays held (slots grow by doubling up to `maxCohorts` + tiers), for the memory breakdown. */
+  get byteLength(): number {
+    let n = this.realizedF.byteLength + this.realizedSide.byteLength + this.table.byteLength;
+    for (const a of [this.cf, this.ci, this.bucketPrice, this.bi, this.ladders[0], this.ladders[1]]) n += a.byteLength;
+    return n;
+  }
+
   /** Number of cohorts held (bounded by `maxCohorts`). */
   get cohortCount(): number {
     return this.count;

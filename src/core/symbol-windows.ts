@@ -118,6 +118,11 @@ export class SymbolWindows {
     return this.window.horizonSec;
   }
 
+  /** Bytes of typed arrays held (fixed at construction), for the memory breakdown. */
+  get byteLength(): number {
+    return this.window.byteLength;
+  }
+
   /** Largest `tsEvent` seen (ms), NaN before the first event. */
   get headMs(): number {
     return this.window.headMs;
