@@ -11,7 +11,7 @@ const BENCHES: { name: string; file: string; needsPostgres?: boolean }[] = [
   { name: 'ingest (500 symbols, frames → actor features)', file: 'ingest.js' },
   { name: 'replay (500 symbols: engine with the text scanner vs JSON.parse; tape end to end; sharded over 2 worker threads)', file: 'replay.js' },
   { name: 'latency (25k frames/s over loopback WS)', file: 'latency.js' },
-  { name: 'memory (500 symbols, 1 h of data)', file: 'memory.js' },
+  { name: 'memory (500 symbols, 1 h of data, execution wired, 7-day estimator history)', file: 'memory.js' },
   { name: 'signal latency (completing frame → Signal, 25k frames/s)', file: 'signal-latency.js' },
   { name: 'order latency (completing frame → order handed to the broker, 25k frames/s)', file: 'order-latency.js' },
   { name: 'ranker and estimator cost', file: 'ranker.js' },

@@ -67,6 +67,13 @@ export interface ExecutionDeps {
 
 export type ExecutionCtx = ActorContext<ExecutionOutput>;
 
+/** Hand-off times of one plan's orders (at most a ladder's rungs), reused: one plan is sent at a time. */
+let sentAt = new Float64Array(32);
+function sentAtScratch(n: number): Float64Array {
+  if (sentAt.length < n) sentAt = new Float64Array(n);
+  return sentAt;
+}
+
 /**
  * The ExecutionActor: SignalRaised in, orders out through the Broker port, well inside a millisecond. Dedupes
  * by signal id, checks the liquidation data's freshness, plans the founder's way, checks risk, and sends orders
@@ -188,7 +195,14 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
     const price = signal.features.lastPrice;
     const rules = deps.instruments(signal.symbol) ?? fallbackInstrumentRules(signal.symbol, price);
     const account = deps.broker.account();
-    const reserved = [...s.trades.values()].filter((t) => t.status === 'pending').reduce((a, t) => a + (t.plannedEntryPrice * t.plannedQty) / t.leverage, 0);
+    // One pass over the trades in flight: margin their pending entries reserve, and their notional for the risk check.
+    let reserved = 0;
+    const pendingEntries: { symbol: string; notionalUsd: number }[] = [];
+    for (const t of s.trades.values()) {
+      if (t.status !== 'pending') continue;
+      reserved += (t.plannedEntryPrice * t.plannedQty) / t.leverage;
+      pendingEntries.push({ symbol: t.symbol, notionalUsd: t.plannedEntryPrice * t.plannedQty });
+    }
     const market = { currentPrice: price, volatilityFraction: s.wicks.get(signal.symbol)?.volatilityFraction(), equityUsd: account.equityUsd, freeMarginUsd: Math.max(0, account.balanceUsd - reserved), rules };
     const assessment = s.assessments.get(signal.symbol);
     const known = s.clusters.get(signal.symbol)?.[signal.direction === 'LONG' ? 'short' : 'long'];
@@ -214,7 +228,7 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
     const view = {
       equityUsd: account.equityUsd,
       positions: deps.broker.positions().map((p) => ({ symbol: p.symbol, notionalUsd: p.qty * p.markPrice })),
-      pendingEntries: [...s.trades.values()].filter((t) => t.status === 'pending').map((t) => ({ symbol: t.symbol, notionalUsd: t.plannedEntryPrice * t.plannedQty })),
+      pendingEntries,
     };
     const risk = checkEntry(s.risk!, view, { symbol: plan.symbol, notionalUsd: notional, stopLossPrice: plan.stopLossPrice, lossAtStopUsd: plan.lossAtStopUsd, riskBudgetUsd: plan.riskBudgetUsd }, config.risk);
     if (risk !== undefined) return refused(s, ctx, id, signal.symbol, risk);
@@ -234,18 +248,27 @@ export function executionActor(config: ExecutionConfig, deps: ExecutionDeps): Ac
       reversalOf: reversalOf?.tradeId, updatedAtMs: now,
     };
     addTrade(s, trade);
-    ctx.emit({ kind: 'trade', trade: tradeSnapshot(trade), tsMs: now });
-    ctx.setTimer(`entry:${id}`, now + config.entryTimeoutMs, { kind: 'entry-timeout', tradeId: id });
+    // The orders go to the broker first; everything else (the trade's output, which the daemon stores and logs,
+    // the order-sent outputs, which feed metrics, and the entry timeout) follows the hand-off. Each order's
+    // latency is taken when its submit returns.
     const side = plan.direction === 'LONG' ? 'Buy' : 'Sell';
-    plan.entries.forEach((e, i) => {
-      const orderLinkId = trade.entryLinkIds[i]!;
+    const entries = plan.entries;
+    const handedAtMs = sentAtScratch(entries.length);
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
       deps.broker.submit({
-        kind: 'place', orderLinkId, symbol: plan.symbol, side, orderType: e.orderType, qty: e.qty, priceUsd: e.priceUsd, reduceOnly: false,
+        kind: 'place', orderLinkId: trade.entryLinkIds[i]!, symbol: plan.symbol, side, orderType: e.orderType, qty: e.qty, priceUsd: e.priceUsd, reduceOnly: false,
         stopLossPrice: plan.stopLossPrice, takeProfitPrice: plan.takeProfitPrice, leverage: plan.leverage,
       });
-      s.counters.ordersSent++;
-      ctx.emit({ kind: 'order-sent', signalId: id, tradeId: id, symbol: plan.symbol, orderLinkId, latencyMs: ctx.clock.now() - signal.tsInit, tsMs: ctx.clock.now() });
-    });
+      handedAtMs[i] = ctx.clock.now();
+    }
+    s.counters.ordersSent += entries.length;
+    ctx.emit({ kind: 'trade', trade: tradeSnapshot(trade), tsMs: now });
+    for (let i = 0; i < entries.length; i++) {
+      const at = handedAtMs[i]!;
+      ctx.emit({ kind: 'order-sent', signalId: id, tradeId: id, symbol: plan.symbol, orderLinkId: trade.entryLinkIds[i]!, latencyMs: at - signal.tsInit, tsMs: at });
+    }
+    ctx.setTimer(`entry:${id}`, now + config.entryTimeoutMs, { kind: 'entry-timeout', tradeId: id });
   }
 
   function refused(s: ExecutionState, ctx: ExecutionCtx, signalId: string, symbol: string, r: { readonly reason: RefusalReason | `BROKER_${string}`; readonly message: string }): void {

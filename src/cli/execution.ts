@@ -150,13 +150,19 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
     onSystemEvent: (e) => opts.log?.error({ event: e }, `execution actor ${e.kind}: ${e.error}`),
   });
   const ref = system.spawn(EXECUTION_ID, executionActor(opts.execution, { broker, instruments: opts.instruments ?? (() => undefined), restored: execDoc?.state, patterns }));
-  const watched = new Set<string>();
-  const rewatch = (): void => {
-    watched.clear();
-    for (const p of broker.positions()) watched.add(p.symbol);
-    for (const o of broker.openOrders()) watched.add(o.symbol);
+  // Coins with a position or an open order get prices. Rebuilt lazily on the next market event after a broker
+  // event, not inside the broker's own submit (the paper broker reports fills synchronously, on the order path).
+  const watchedSet = new Set<string>();
+  let watchedStale = true;
+  const watched = (): Set<string> => {
+    if (watchedStale) {
+      watchedStale = false;
+      watchedSet.clear();
+      for (const p of broker.positions()) watchedSet.add(p.symbol);
+      for (const o of broker.openOrders()) watchedSet.add(o.symbol);
+    }
+    return watchedSet;
   };
-  rewatch();
   broker.subscribe((event) => {
     if (event.kind === 'order-accepted' || event.kind === 'order-rejected') {
       const at = signalAtByLinkId.get(event.order.orderLinkId);
@@ -164,11 +170,11 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
       if (at !== undefined && event.kind === 'order-accepted') metrics?.observeSignalToAck(opts.clock.now() - at);
     }
     if (event.kind !== 'trading-stop-set' && event.kind !== 'position-closed') rows?.order(event.order, broker.venue, ref.peek()?.tradeByLinkId.get(event.order.orderLinkId));
-    rewatch();
+    watchedStale = true;
     ref.tell({ kind: 'broker', event });
   });
   opts.engine.marketTap = (event: MarketEvent) => {
-    if (!watched.has(event.symbol) || event.kind === 'liquidations') return;
+    if (event.kind === 'liquidations' || !watched().has(event.symbol)) return;
     const mark = event.kind === 'ticker' ? event.markPrice : NaN;
     broker.onPrice?.(event.symbol, event.lastPrice, mark);
     if (event.kind === 'ticker') ref.tell({ kind: 'mark', symbol: event.symbol, lastPrice: event.lastPrice, markPrice: mark, tsInit: event.tsInit });
@@ -215,7 +221,7 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
     onEngineOutput(event) {
       if (event.kind === 'signal') {
         // The broker needs the price the signal fired at for a market entry on a coin it does not watch yet.
-        if (!watched.has(event.signal.symbol)) broker.onPrice?.(event.signal.symbol, event.signal.features.lastPrice, NaN);
+        if (!watched().has(event.signal.symbol)) broker.onPrice?.(event.signal.symbol, event.signal.features.lastPrice, NaN);
         ref.tell(event);
       } else if (event.kind === 'evaluated' || event.kind === 'bar') ref.tell(event);
     },

@@ -152,7 +152,7 @@ function sortScratch(n: number, cf: Float64Array): void {
 /**
  * Own liquidation-level model of one symbol. Storage is struct-of-arrays in typed arrays (cohort and bucket
  * slots with free lists, an open-addressing bucket index, per-side sorted ladders of bucket slots) sized by
- * `maxCohorts` plus one OI reading's tiers, grown by doubling from a small start: about 70 bytes per cohort
+ * `maxCohorts` plus one OI reading's tiers, grown by half from a small start: about 70 bytes per cohort
  * and no allocation in steady state. Gotcha: behaviour is pinned bit for bit to the former object-based
  * model (the test keeps it as a reference), including the order of cohorts inside a bucket, which decides
  * float summation order: new cohorts are appended and a removed one is replaced by the bucket's last.
@@ -356,6 +356,13 @@ export class LiquidationEstimator {
     return { longUsd, shortUsd };
   }
 
+  /** Bytes of typed arrays held (slots grow by half up to `maxCohorts` + tiers), for the memory breakdown. */
+  get byteLength(): number {
+    let n = this.realizedF.byteLength + this.realizedSide.byteLength + this.table.byteLength;
+    for (const a of [this.cf, this.ci, this.bucketPrice, this.bi, this.ladders[0], this.ladders[1]]) n += a.byteLength;
+    return n;
+  }
+
   /** Number of cohorts held (bounded by `maxCohorts`). */
   get cohortCount(): number {
     return this.count;
@@ -497,9 +504,13 @@ export class LiquidationEstimator {
     this.scale = 1;
   }
 
-  /** Doubles every slot array (up to `maxSlots`); only while an estimator fills up, never in steady state. */
+  /**
+   * Grows every slot array by half (up to `maxSlots`); only while an estimator fills up, never in steady state.
+   * Half, not double: 500 coins carry the unused tail of every array, and a coin's cohort count settles (~730
+   * after a 7-day bootstrap), so doubling left a quarter of the estimators' memory empty on average.
+   */
   private grow(): void {
-    const slots = Math.min(this.maxSlots, Math.max(INITIAL_SLOTS, this.slots * 2));
+    const slots = Math.min(this.maxSlots, Math.max(INITIAL_SLOTS, Math.ceil(this.slots * 1.5)));
     const cf = new Float64Array(slots * CF);
     cf.set(this.cf);
     this.cf = cf;

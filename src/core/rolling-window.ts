@@ -141,6 +141,13 @@ export class RollingWindow {
     return this.headTs;
   }
 
+  /** Bytes of typed arrays this window holds (fixed at construction), for the memory breakdown. */
+  get byteLength(): number {
+    let n = 0;
+    for (const a of [this.windowsSec, this.sumLen, this.sumBase, this.sumHead, this.sumWins, this.lastLen, this.lastBase, this.lastHead, this.buckets, this.sumHi, this.sumLo, this.nonZero, this.lastRing, this.lastVal, this.lastObsMs, this.lastObsBucket, this.firstObsBucket]) n += a.byteLength;
+    return n;
+  }
+
   /** True until the first event is located. */
   get isEmpty(): boolean {
     return this.headBucket !== this.headBucket;

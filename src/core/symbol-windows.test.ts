@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { SymbolFeatures } from './features.js';
-import { type LastValueField, SymbolWindows, emptyFeatures } from './symbol-windows.js';
+import { LAST_VALUE_HISTORY_SEC, type LastValueField, SymbolWindows, emptyFeatures } from './symbol-windows.js';
 
 type TickerEv = { kind: 'ticker'; ts: number; last: number; mark: number; oi: number; oiv: number };
 type TradesEv = { kind: 'trades'; ts: number; bq: number; sq: number; bu: number; su: number };
@@ -18,8 +18,8 @@ type Obs = { bucket: number; value: number };
 /**
  * Brute-force model of the documented semantics: keeps the raw accepted inputs of the current epoch and
  * recomputes every feature from them, straight from the definitions (no buckets, no running sums, no rings).
- * One head and horizon for everything; a gap of a horizon resets; a contribution to a 15-minute sum series
- * (base quantities, liquidations) counts only if its bucket was under 15 minutes old when it arrived; a
+ * One head and horizon for everything; a gap of a horizon resets; a contribution to a 5-minute sum series
+ * (base quantities, liquidations) counts only if its bucket was under 5 minutes old when it arrived; a
  * last-value observation counts if it is not older (ms) than that field's latest, however old its bucket.
  */
 class NaiveWindows {
@@ -130,9 +130,8 @@ function same(a: number, e: number): boolean {
   return Number.isNaN(e) ? Number.isNaN(a) : !Number.isNaN(a) && Math.abs(a - e) <= 1e-9 * Math.max(Math.abs(a), Math.abs(e));
 }
 
-/** Ages probed on every last-value series (all under 15 minutes), and on the hour series as well. */
-const SHORT_AGES = [0, 1, 59, 60, 299, 300, 898, 899] as const;
-const LONG_AGES = [900, 1799, 3599] as const;
+/** Ages probed on the last-value series: each one's ages below its history ({@link LAST_VALUE_HISTORY_SEC}). */
+const PROBED_AGES = [0, 1, 59, 60, 299, 300, 898, 899, 900] as const;
 
 /** Every feature, the 5-minute base quantities, and each last-value series at the probed ages it keeps. */
 function mismatches(w: SymbolWindows, actual: SymbolFeatures, ref: NaiveWindows): string[] {
@@ -147,9 +146,8 @@ function mismatches(w: SymbolWindows, actual: SymbolFeatures, ref: NaiveWindows)
   ];
   for (const [name, a, e] of qty) if (!same(a, e)) bad.push(`${name} = ${a}, expected ${e}`);
   for (const f of FIELDS) {
-    const long = f === 'last' || f === 'oi';
-    const ages = long ? [...SHORT_AGES, ...LONG_AGES, ref.horizonSec - 1] : SHORT_AGES;
-    for (const age of ages) {
+    const history = LAST_VALUE_HISTORY_SEC[FIELD_NAME[f]];
+    for (const age of [...PROBED_AGES.filter((a) => a < history), history - 1]) {
       const a = w.valueAt(FIELD_NAME[f], age);
       const e = ref.valueAsOf(f, ref.headBucket - age);
       if (!Object.is(a, e)) bad.push(`${FIELD_NAME[f]} at age ${age} = ${a}, expected ${e}`);
@@ -220,8 +218,9 @@ describe('SymbolWindows vs a brute-force reference', () => {
             if (bad.length > 0) expect.fail(`after event ${i} (${JSON.stringify(ev)}): ${bad.join('; ')}`);
           });
           expect(w.staleEventCount).toBe(ref.stale);
-          expect(() => w.valueAt('markPrice', SHORT)).toThrow(RangeError);
-          expect(() => w.valueAt('openInterest', horizonSec)).toThrow(RangeError);
+          expect(() => w.valueAt('markPrice', 1)).toThrow(RangeError);
+          expect(() => w.valueAt('lastPrice', 301)).toThrow(RangeError);
+          expect(() => w.valueAt('openInterest', 901)).toThrow(RangeError);
         }),
         { seed: SEED + horizonSec, numRuns: 200 },
       );
@@ -344,7 +343,7 @@ describe('SymbolWindows features by hand', () => {
     expect(f.volumeRatio5m).toBeNaN();
   });
 
-  it('a 20-minute gap empties the 15-minute sums but keeps the hour series, latest values and history', () => {
+  it('a 20-minute gap empties the 5-minute sums but keeps the hour turnover, latest values and history', () => {
     const w = new SymbolWindows();
     w.onTicker(sec(0), 100, 100.5, 1000, 1e5);
     w.onTrades(sec(0), 2, 3, 200, 300);
@@ -367,10 +366,10 @@ describe('SymbolWindows features by hand', () => {
     expect(f.openInterestValue).toBe(1e5);
     expect(f.priceChangePct5m).toBe(0); // against the forward-filled pre-gap price
     expect(f.oiChangePct15m).toBe(0);
-    expect(w.valueAt('markPrice', 899)).toBe(100.5);
-    expect(w.valueAt('lastPrice', 1300)).toBe(100);
-    expect(w.valueAt('lastPrice', 1301)).toBeNaN();
-    expect(() => w.valueAt('markPrice', 900)).toThrow(RangeError);
+    expect(w.valueAt('markPrice', 0)).toBe(100.5);
+    expect(w.valueAt('lastPrice', 300)).toBe(100);
+    expect(w.valueAt('openInterest', 900)).toBe(1000);
+    expect(() => w.valueAt('markPrice', 1)).toThrow(RangeError);
     w.onLiquidations(sec(1300), 10, 0);
     w.onTicker(sec(1301), 101, NaN, 1050, NaN);
     w.features(f);
@@ -383,10 +382,10 @@ describe('SymbolWindows features by hand', () => {
     expect(w.buyQty5m()).toBe(0);
   });
 
-  it('keeps a late event between 15 minutes and the horizon old for the hour series only', () => {
+  it('keeps a late event between 5 minutes and the horizon old for the hour turnover only', () => {
     const w = new SymbolWindows();
     w.onTrades(sec(2000), 0, 0, 1, 0);
-    w.onTrades(sec(1000), 9, 9, 700, 0); // 1000 s late: base quantity is out of its 15-minute history
+    w.onTrades(sec(1000), 9, 9, 700, 0); // 1000 s late: base quantity is out of its 5-minute history
     w.onLiquidations(sec(1000), 5, 5);
     w.onTicker(sec(1000), NaN, 42, NaN, 4200); // first mark/OI value: still the latest value
     expect(w.staleEventCount).toBe(0);

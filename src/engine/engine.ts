@@ -161,6 +161,27 @@ export class Engine {
     return { ...describeSymbol(state), ticker: tickerView, mailbox: ref.stats() };
   }
 
+  /**
+   * What the symbols hold in typed arrays (rolling windows, liquidation estimators) and the estimators' cohorts,
+   * for the memory bench's breakdown. O(symbols).
+   */
+  memoryBreakdown(): { symbols: number; windowBytes: number; estimatorBytes: number; cohorts: number; maxCohorts: number } {
+    let windowBytes = 0;
+    let estimatorBytes = 0;
+    let cohorts = 0;
+    let maxCohorts = 0;
+    for (const ref of this.refs.values()) {
+      const state = ref.peek();
+      if (state === undefined) continue;
+      windowBytes += state.windows.byteLength;
+      const est = state.liquidity.estimator;
+      estimatorBytes += est.byteLength;
+      cohorts += est.cohortCount;
+      if (est.cohortCount > maxCohorts) maxCohorts = est.cohortCount;
+    }
+    return { symbols: this.refs.size, windowBytes, estimatorBytes, cohorts, maxCohorts };
+  }
+
   /** Per-topic frame counts for metrics. */
   frameCounts(): Record<string, number> {
     const c = this.decoder.counters;

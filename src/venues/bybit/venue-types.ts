@@ -74,8 +74,9 @@ export interface OrderRecord {
 export const OPEN_RECORD_STATUSES: readonly OrderRecordStatus[] = ['sending', 'open', 'partially_filled'];
 
 /**
- * Where order records live. `put` must be durable when it returns (a file store fsyncs), because a record
- * written before an order is sent is what prevents a second order after a crash.
+ * Where order records live. `put` of a record still `sending` must be durable when it returns (a file store
+ * fsyncs it), because a record written before an order is sent is what prevents a second order after a crash;
+ * later updates only need to survive a process kill (reconciliation settles a record left `sending`).
  */
 export interface OrderRecordStore {
   get(orderLinkId: string): OrderRecord | undefined;
