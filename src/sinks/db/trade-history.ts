@@ -1,34 +1,14 @@
 import type { DbSession } from './database.js';
+import type { TradeRow } from './row-types.js';
 
 /** One stored trade (the `trades` table), as `GET /trades/history` shows it. Times are epoch ms. */
-export interface StoredTrade {
-  readonly tradeId: string;
-  readonly agentName: string;
-  readonly symbol: string;
-  readonly side: 'long' | 'short';
-  readonly status: string;
-  readonly entryPrice: number;
-  readonly exitPrice: number | null;
-  readonly stopLossPrice: number;
-  readonly takeProfitPrice: number;
-  readonly sizeQty: number;
-  readonly sizeUsd: number;
-  readonly pnlPct: number | null;
-  readonly pnlUsd: number | null;
-  readonly feesUsd: number | null;
-  readonly exitReason: string | null;
-  readonly signalId: string | null;
-  readonly liquidationRange: string | null;
-  readonly liquidationSource: string | null;
-  readonly openedAtMs: number;
-  readonly closedAtMs: number | null;
-}
+export type StoredTrade = Omit<TradeRow, 'updatedAtMs'>;
 
 interface Row {
   trade_id: string; agent_name: string; symbol: string; side: 'long' | 'short'; status: string; entry_price: number; exit_price: number | null;
   stop_loss_price: number; take_profit_price: number; size_qty: number; size_usd: number; pnl_pct: number | null; pnl_usd: number | null;
   fees_usd: number | null; exit_reason: string | null; signal_id: string | null; liquidation_range: string | null; liquidation_source: string | null;
-  opened_ms: number | string; closed_ms: number | string | null;
+  leverage: number | null; target_cluster_usd: number | null; opened_ms: number | string; closed_ms: number | string | null;
 }
 
 /**
@@ -46,7 +26,7 @@ export async function loadTradeHistory(db: DbSession, agentName: string, limit: 
   }
   const r = await db.query<Row>(
     `SELECT trade_id, agent_name, symbol, side, status, entry_price, exit_price, stop_loss_price, take_profit_price, size_qty, size_usd,
-            pnl_pct, pnl_usd, fees_usd, exit_reason, signal_id, liquidation_range, liquidation_source,
+            pnl_pct, pnl_usd, fees_usd, exit_reason, signal_id, liquidation_range, liquidation_source, leverage, target_cluster_usd,
             (extract(epoch FROM opened_at) * 1000)::float8 AS opened_ms, (extract(epoch FROM closed_at) * 1000)::float8 AS closed_ms
        FROM trades WHERE agent_name = $1 ${before} ORDER BY opened_at DESC, trade_id LIMIT $2`,
     params,
@@ -54,7 +34,7 @@ export async function loadTradeHistory(db: DbSession, agentName: string, limit: 
   return r.rows.map((t) => ({
     tradeId: t.trade_id, agentName: t.agent_name, symbol: t.symbol, side: t.side, status: t.status, entryPrice: t.entry_price, exitPrice: t.exit_price,
     stopLossPrice: t.stop_loss_price, takeProfitPrice: t.take_profit_price, sizeQty: t.size_qty, sizeUsd: t.size_usd, pnlPct: t.pnl_pct, pnlUsd: t.pnl_usd,
-    feesUsd: t.fees_usd, exitReason: t.exit_reason, signalId: t.signal_id, liquidationRange: t.liquidation_range, liquidationSource: t.liquidation_source,
+    feesUsd: t.fees_usd, exitReason: t.exit_reason, signalId: t.signal_id, liquidationRange: t.liquidation_range, liquidationSource: t.liquidation_source, leverage: t.leverage, targetClusterUsd: t.target_cluster_usd,
     openedAtMs: Math.round(Number(t.opened_ms)), closedAtMs: t.closed_ms === null ? null : Math.round(Number(t.closed_ms)),
   }));
 }
