@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBacktest } from '../src/cli/backtest.js';
@@ -62,6 +62,14 @@ describe.runIf(pgAvailable)('backtest from the stored history in PostgreSQL', ()
     expect(reportInput.trades).toEqual(viaCli.trades);
     expect(reportInput.coins[0]!.symbol).toBe('AAAUSDT');
     expect(existsSync(`${out}.report-input.json`)).toBe(false);
+    // The saved --json result renders with `whalestack report` into the same page data as --report drew.
+    const saved = path.join(h.dir, 'bt.json');
+    writeFileSync(saved, cli.stdout);
+    const again = path.join(h.dir, 'bt-again.html');
+    const rendered = await runCli(['report', '--input', saved, '--out', again], env, 60_000);
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const againData = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(readFileSync(again, 'utf8'));
+    expect(JSON.parse(againData![1]!)).toEqual(reportInput);
 
     // A sweep through the CLI: worker threads from the build, a table sorted by the metric.
     const sweep = await runCli(['backtest', '--from-history', '--from', iso(START), '--to', iso(END + 3_600_000), '--sweep', 'REVERSAL_ENABLED=false,true', '--sort', 'totalPnlUsd', '--json'], env, 120_000);

@@ -1,4 +1,5 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { toReportInput, type BacktestResult } from './backtest-result.js';
 import path from 'node:path';
 import { renderBacktestReport } from '../sinks/backtest-report.js';
 import { parseBacktestReportInput } from '../sinks/backtest-report-schema.js';
@@ -43,7 +44,7 @@ export function reportCommand(values: Record<string, string | boolean | string[]
   } catch (err) {
     return fail(`--input ${input} is not JSON: ${err instanceof Error ? err.message : String(err)}`);
   }
-  const parsed = parseBacktestReportInput(json);
+  const parsed = parseBacktestReportInput(fromBacktestResult(json));
   if (!parsed.ok) {
     const shown = parsed.problems.slice(0, MAX_PROBLEM_LINES).map((p) => `--input ${input}: ${p}`);
     const more = parsed.problems.length - shown.length;
@@ -66,4 +67,19 @@ export function reportCommand(values: Record<string, string | boolean | string[]
   const { trades, coins } = parsed.input;
   process.stdout.write(`wrote ${out}: ${trades.length} trades on ${coins.length} coins\n`);
   return 0;
+}
+
+/**
+ * `backtest --out`/`--json` writes the whole result (metrics as an object, NaN as null, equity in USDT); the report
+ * draws a `BacktestReportInput`. A single backtest result is turned into one here (the same `toReportInput` the
+ * backtest's own `--report` uses); anything else is handed to the schema as it is.
+ */
+function fromBacktestResult(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const r = json as Record<string, unknown>;
+  const metrics = r.metrics;
+  if (typeof r.digest !== 'string' || typeof metrics !== 'object' || metrics === null || Array.isArray(metrics) || !Array.isArray(r.equity)) return json;
+  // JSON cannot carry NaN (a Sharpe ratio under two days): the writer turned it into null.
+  const restored = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, v === null ? Number.NaN : v]));
+  return toReportInput({ ...(r as unknown as BacktestResult), metrics: restored as unknown as BacktestResult['metrics'] });
 }

@@ -10,14 +10,16 @@ import type { BacktestReportInput } from '../core/backtest-report-input.js';
  */
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 const price = z.number().positive('must be a positive price').refine(Number.isFinite, 'must be a finite number');
-const tsMs = z.number().int('must be epoch milliseconds (an integer)').nonnegative('must be epoch milliseconds (≥ 0)');
+// Epoch ms; a fraction is fine (the virtual clock of a tape replay runs on receipt times with sub-ms precision).
+const tsMs = z.number().refine(Number.isFinite, 'must be epoch milliseconds (a finite number)').refine((t) => t >= 0, 'must be epoch milliseconds (≥ 0)');
 const side = z.enum(['long', 'short']);
 
 const metric = z.object({
   key: z.string().min(1, 'must not be empty'),
   label: z.string(),
   // Not only finite: a ratio with no losing trade may be Infinity in memory; JSON cannot carry it anyway.
-  value: z.number(),
+  // NaN: a figure that does not exist yet (Sharpe under two days of returns); the page shows n/a.
+  value: z.union([z.number(), z.nan()]),
   unit: z.enum(['%', 'USDT', 'x', 'count', '']),
   target: z.string().optional(),
   meetsTarget: z.boolean().optional(),
