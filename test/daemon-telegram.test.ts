@@ -50,6 +50,24 @@ describe.runIf(pgAvailable)('whalestack run (built binary) with Telegram', () =>
     expect(String(status.payload.text)).toContain('risk: ACTIVE');
     expect(tg.sent(666)).toHaveLength(0);
 
+    // /pnl all counts every closed trade in the store, not only the recent ones kept in memory: 250 stored
+    // closes (more than memory keeps), 100 winners of +3 and 150 losers of −1 → +150 USDT, 40 % wins.
+    const seed = new pg.Client({ connectionString: db.url });
+    await seed.connect();
+    await seed.query(
+      `INSERT INTO trades (trade_id, agent_name, symbol, side, entry_price, exit_price, stop_loss_price, take_profit_price, size_qty, size_usd, pnl_pct, pnl_usd, status, exit_reason, opened_at, closed_at, updated_at)
+       SELECT 'old-' || g, 'execution', 'SOLUSDT', 'long', 100, 101, 95, 110, 1, 100, 1, CASE WHEN g <= 100 THEN 3 ELSE -1 END, 'closed', 'take_profit',
+              now() - interval '30 days', now() - interval '29 days', now() - interval '29 days'
+         FROM generate_series(1, 250) g`,
+    );
+    await seed.end();
+    tg.pushMessage(OWNER, '/pnl all');
+    const pnlAll = await waitFor('pnl reply', () => tg.sent(OWNER).find((c) => String(c.payload.text).startsWith('<pre>all:')), 30_000);
+    expect(String(pnlAll.payload.text)).toMatch(/^<pre>all: \+?150(\.00)? USDT over 250 closed trade\(s\)\nwin rate 40 %/);
+    tg.pushMessage(OWNER, '/pnl week');
+    const pnlWeek = await waitFor('pnl week reply', () => tg.sent(OWNER).find((c) => String(c.payload.text).startsWith('<pre>week:')), 30_000);
+    expect(String(pnlWeek.payload.text)).toMatch(/over 0 closed trade\(s\)/);
+
     tg.pushMessage(OWNER, '/kill');
     const prompt = await waitFor('prompt', () => tg.sent(OWNER).find((c) => c.payload.reply_markup !== undefined), 30_000);
     const data = (prompt.payload.reply_markup as { inline_keyboard: { callback_data: string }[][] }).inline_keyboard[0]![0]!.callback_data;

@@ -108,6 +108,8 @@ export interface ExecutionPart {
   onEngineOutput(event: EngineOutput): void;
   /** HTTP routes: /positions, /orders, /trades?limit=, /trades/history?limit=&before=, /risk. */
   routes(): Record<string, (query: URLSearchParams) => unknown>;
+  /** This agent's closed trades since `fromMs` (trade id → net PnL USDT) from the store; undefined without one. */
+  closedSince(fromMs: number): Promise<ReadonlyMap<string, number> | undefined>;
   /** Saves state and rows now. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -262,6 +264,14 @@ export async function startExecution(opts: ExecutionPartOptions): Promise<Execut
           return { risk: s?.risk ?? null, limits: opts.execution.risk, account: broker.account(), counters: s?.counters ?? null, ...exchange() };
         },
       };
+    },
+    async closedSince(fromMs) {
+      if (opts.store === undefined) return undefined;
+      const r = await opts.store.db.query<{ trade_id: string; pnl_usd: number | null }>(
+        `SELECT trade_id, pnl_usd FROM trades WHERE agent_name = $1 AND status = 'closed' AND closed_at > $2`,
+        [opts.execution.agentName, new Date(Math.max(0, fromMs)).toISOString()],
+      );
+      return new Map(r.rows.map((t) => [t.trade_id, t.pnl_usd ?? 0]));
     },
     flush: saveNow,
     async stop() {

@@ -82,14 +82,31 @@ export function operatorConsole(w: DaemonWiring): OperatorConsole & { onExecutio
       const os = e.broker.openOrders();
       return [`${os.length} open order(s) on ${e.broker.venue}`, ...os.slice(0, 30).map((o) => `${o.symbol} ${o.side} ${o.orderType} ${fmtPrice(o.qty)} @ ${o.priceUsd === undefined ? 'market' : fmtPrice(o.priceUsd)}${o.reduceOnly ? ' reduce-only' : ''}  ${o.orderLinkId}`)].join('\n');
     },
-    pnl(period) {
-      if (exec() === undefined) return noTrading();
-      const from = period === 'all' ? -Infinity : now() - (period === 'day' ? DAY_MS : 7 * DAY_MS);
-      const ts = closed().filter((t) => (t.closedAtMs ?? 0) > from);
-      const pnl = ts.reduce((s, t) => s + (t.pnlUsd ?? 0), 0);
-      const wins = ts.filter((t) => (t.pnlUsd ?? 0) > 0).length;
-      const a = exec()!.broker.account();
-      return [`${period}: ${fmtUsd(pnl)} USDT over ${ts.length} closed trade(s)`, `win rate ${ts.length === 0 ? 'n/a' : `${((wins / ts.length) * 100).toFixed(0)} %`}`, `equity ${fmtUsd(a.equityUsd)} USDT`, ...(period === 'all' ? ['(all = the recent closes kept in memory, up to 200)'] : [])].join('\n');
+    async pnl(period) {
+      const e = exec();
+      if (e === undefined) return noTrading();
+      const from = period === 'all' ? 0 : now() - (period === 'day' ? DAY_MS : 7 * DAY_MS);
+      // Every close in the store, plus the recent ones in memory the writer may not have flushed yet.
+      const byId = new Map<string, number>();
+      let stored = true;
+      try {
+        const fromStore = await e.closedSince(from);
+        if (fromStore === undefined) stored = false;
+        else for (const [id, pnl] of fromStore) byId.set(id, pnl);
+      } catch {
+        stored = false;
+      }
+      for (const t of closed()) if ((t.closedAtMs ?? 0) > from) byId.set(t.tradeId, t.pnlUsd ?? 0);
+      const pnls = [...byId.values()];
+      const pnl = pnls.reduce((s, x) => s + x, 0);
+      const wins = pnls.filter((x) => x > 0).length;
+      const a = e.broker.account();
+      return [
+        `${period}: ${fmtUsd(pnl)} USDT over ${pnls.length} closed trade(s)`,
+        `win rate ${pnls.length === 0 ? 'n/a' : `${((wins / pnls.length) * 100).toFixed(0)} %`}`,
+        `equity ${fmtUsd(a.equityUsd)} USDT`,
+        ...(stored ? [] : ['(store unavailable: the recent closes kept in memory only, up to 200)']),
+      ].join('\n');
     },
     trades(limit) {
       if (exec() === undefined) return noTrading();

@@ -13,7 +13,8 @@ export interface OperatorConsole {
   coin(symbol: string): string | undefined;
   positions(): string;
   orders(): string;
-  pnl(period: 'day' | 'week' | 'all'): string;
+  /** Closed trades of the period from the store (and memory), so `all` is every trade ever closed. */
+  pnl(period: 'day' | 'week' | 'all'): string | Promise<string>;
   trades(limit: number): string;
   /** Applies a control through the execution actor; `by` is who sent it (kept in agent_logs). */
   control(command: ControlCommand, symbol: string | undefined, by: string): Promise<{ readonly ok: boolean; readonly message: string }>;

@@ -164,10 +164,10 @@ export class TelegramBot implements NotificationChannel {
       this.opts.log.warn({ chatId, userId: ctx.from?.id, username: ctx.from?.username, text: text.slice(0, 64) }, 'telegram: update from a chat not in TELEGRAM_ALLOWED_CHAT_IDS ignored');
       this.audit(ctx, text.split(/\s+/)[0] ?? '', text.split(/\s+/).slice(1).join(' '), 'unauthorized', 'not in TELEGRAM_ALLOWED_CHAT_IDS; no answer');
     });
-    const view = (name: string, render: (args: string) => string | undefined) =>
+    const view = (name: string, render: (args: string) => string | undefined | Promise<string | undefined>) =>
       bot.command(name, async (ctx) => {
         const args = ctx.match.trim();
-        const text = render(args) ?? `unknown: ${args}`;
+        const text = (await render(args)) ?? `unknown: ${args}`;
         await ctx.reply(pre(text), { parse_mode: 'HTML' });
         this.audit(ctx, `/${name}`, args, 'answered', text.split('\n')[0] ?? '');
       });
