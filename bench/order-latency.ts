@@ -15,8 +15,54 @@ import { isMain, percentile, round } from './stats.js';
  * time, trigger cooldown off). After each entry the bench closes the position so the next signal trades again
  * (reversals off, daily loss limit out of the way); the first orders, on virtual time, warm the path. Baseline: receipt→processed latency of all frames in the run.
  */
-export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Promise<Record<string, number | string>> {
+interface RoundSamples {
+  readonly orderLatency: number[];
+  readonly frameLatency: number[];
+  readonly handoff: number[];
+  readonly signalToEmit: number[];
+  readonly signals: number;
+  readonly refused: Record<string, number>;
+  readonly framesTimed: number;
+}
+
+/**
+ * One pass over the market yields ~30 orders, so its p99 is its slowest order; the bench pools `rounds` passes
+ * (each a fresh engine and execution actor in this process) so the percentile has samples behind it.
+ */
+export async function benchOrderLatency(opts: { ratePerSec?: number; rounds?: number } = {}): Promise<Record<string, number | string>> {
   const rate = opts.ratePerSec ?? 25_000;
+  const rounds = opts.rounds ?? 5;
+  const all: RoundSamples[] = [];
+  for (let i = 0; i < rounds; i++) all.push(await orderLatencyRound(rate));
+  const pool = (k: 'orderLatency' | 'frameLatency' | 'handoff' | 'signalToEmit') => Float64Array.from(all.flatMap((r) => r[k])).sort();
+  const refused: Record<string, number> = {};
+  for (const r of all) for (const [k, v] of Object.entries(r.refused)) refused[k] = (refused[k] ?? 0) + v;
+  const o = pool('orderLatency');
+  const f = pool('frameLatency');
+  const h = pool('handoff');
+  const se = pool('signalToEmit');
+  return {
+    rate_frames_per_sec: rate,
+    rounds,
+    frames_timed: all.reduce((a, r) => a + r.framesTimed, 0),
+    signals: all.reduce((a, r) => a + r.signals, 0),
+    orders: o.length,
+    refused: JSON.stringify(refused),
+    signal_to_order_p50_ms: round(percentile(o, 50), 4),
+    signal_to_order_p99_ms: round(percentile(o, 99), 4),
+    signal_to_order_max_ms: round(o[o.length - 1] ?? NaN, 4),
+    signal_emitted_p50_ms: round(percentile(se, 50), 4),
+    signal_emitted_p99_ms: round(percentile(se, 99), 4),
+    execution_only_p50_ms: round(percentile(h, 50), 4),
+    execution_only_p99_ms: round(percentile(h, 99), 4),
+    all_frames_p50_ms: round(percentile(f, 50), 4),
+    all_frames_p99_ms: round(percentile(f, 99), 4),
+    ratio_order_p99_to_frames_p99: round(percentile(o, 99) / percentile(f, 99), 2),
+    target: 'signal → order p99 ≤ 0.2 ms',
+  };
+}
+
+async function orderLatencyRound(rate: number): Promise<RoundSamples> {
   const start = BENCH_START_MS;
   const records = signalBenchMarket();
   // Signals start near minute 42; the first two minutes of them run on virtual time and warm the execution path.
@@ -67,27 +113,7 @@ export async function benchOrderLatency(opts: { ratePerSec?: number } = {}): Pro
   const framesTimed = await driveMarket(engine, clock, records, liveFrom, rate, () => {
     live = true;
   });
-  const o = Float64Array.from(orderLatency).sort();
-  const f = Float64Array.from(frameLatency).sort();
-  const h = Float64Array.from(handoff).sort();
-  const se = Float64Array.from(signalToEmit).sort();
-  return {
-    rate_frames_per_sec: rate,
-    frames_timed: framesTimed,
-    signals,
-    orders: o.length,
-    refused: JSON.stringify(refused),
-    signal_to_order_p50_ms: round(percentile(o, 50), 4),
-    signal_to_order_p99_ms: round(percentile(o, 99), 4),
-    signal_emitted_p50_ms: round(percentile(se, 50), 4),
-    signal_emitted_p99_ms: round(percentile(se, 99), 4),
-    execution_only_p50_ms: round(percentile(h, 50), 4),
-    execution_only_p99_ms: round(percentile(h, 99), 4),
-    all_frames_p50_ms: round(percentile(f, 50), 4),
-    all_frames_p99_ms: round(percentile(f, 99), 4),
-    ratio_order_p99_to_frames_p99: round(percentile(o, 99) / percentile(f, 99), 2),
-    target: 'signal → order p99 ≤ 0.2 ms',
-  };
+  return { orderLatency, frameLatency, handoff, signalToEmit, signals, refused, framesTimed };
 }
 
 if (isMain(import.meta.url)) {
