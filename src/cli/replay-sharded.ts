@@ -7,7 +7,7 @@ import type { EngineOutput } from '../engine/engine.js';
 import { ShardCoordinator } from '../engine/shard-coordinator.js';
 import { frameSymbol, SHARD_WINDOW_MS, ShardEngine, shardOf, type ShardSummary, type ShardWindow, type StampedItem } from '../engine/shard-engine.js';
 import { readTape } from '../streams/tape-reader.js';
-import type { ReplayOptions, ReplaySummary } from './replay.js';
+import { tapeTiming, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { otherRecordHandler, type ShardRequest, type ShardWorkerData } from './replay-shard-worker.js';
 
 export interface ShardedReplayOptions extends Omit<ReplayOptions, 'trading' | 'onExecutionOutput' | 'speed'> {
@@ -161,11 +161,7 @@ export async function replaySharded(paths: readonly string[], opts: ShardedRepla
       tapeIssues: tape.stats.issueCount,
       tapeGaps: gaps,
       framesNotRecorded: notRecorded,
-      firstTsInit: first,
-      lastTsInit: last,
-      simulatedSec: first !== null && last !== null ? (last - first) / 1000 : 0,
-      wallSec,
-      framesPerSec: wallSec > 0 ? frames / wallSec : 0,
+      ...tapeTiming(first, last, wallSec, frames),
       outputDigest: hash.digest('hex'),
       trading: null,
     };

@@ -159,15 +159,22 @@ export async function replayTape(paths: readonly string[], opts: ReplayOptions):
     tapeIssues: tape.stats.issueCount,
     tapeGaps: gaps,
     framesNotRecorded: notRecorded,
-    firstTsInit: first,
-    lastTsInit: last,
-    simulatedSec: first !== null && last !== null ? (last - first) / 1000 : 0,
-    wallSec,
-    framesPerSec: wallSec > 0 ? frames / wallSec : 0,
+    ...tapeTiming(first, last, wallSec, frames),
     outputDigest: hash.digest('hex'),
     trading:
       execution === undefined
         ? null
         : { ordersSent: execution.ref.peek()?.counters.ordersSent ?? 0, tradesClosed, pnlUsd, equityUsd: execution.broker.account().equityUsd, openPositions: execution.broker.positions().length },
+  };
+}
+
+/** The time fields of a {@link ReplaySummary}: the tape's span in virtual time and the wall-clock rate. */
+export function tapeTiming(first: number | null, last: number | null, wallSec: number, frames: number): Pick<ReplaySummary, 'firstTsInit' | 'lastTsInit' | 'simulatedSec' | 'wallSec' | 'framesPerSec'> {
+  return {
+    firstTsInit: first,
+    lastTsInit: last,
+    simulatedSec: first !== null && last !== null ? (last - first) / 1000 : 0,
+    wallSec,
+    framesPerSec: wallSec > 0 ? frames / wallSec : 0,
   };
 }
