@@ -68,6 +68,38 @@ describe('broadcast channels in the daemon', () => {
     for (const secret of [...Object.values(X_KEYS), TOKEN, SID]) expect(lines.join('')).not.toContain(secret);
   }, 60_000);
 
+  it("the notifier hub feeds the broadcast channels: a kill over HTTP reaches SMS as the risk change, never X", async () => {
+    const x = await fakeXApi(X_KEYS);
+    cleanups.push(() => x.close());
+    const sms = await fakeTwilioApi(SID, TOKEN);
+    cleanups.push(() => sms.close());
+    const down = await closedPort();
+    const tdb = pgAvailable ? await createTestDatabase() : undefined;
+    if (tdb !== undefined) cleanups.push(() => tdb.drop());
+    const config = loadConfig({
+      DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-bc-hub-')),
+      BYBIT_WS_URL: `ws://127.0.0.1:${down}/v5/public/linear`, BYBIT_REST_URL: `http://127.0.0.1:${down}`, HTTP_PORT: '0', ESTIMATOR_BOOTSTRAP_DAYS: '0',
+      ALERT_GROUP_WINDOW_MS: '0',
+      ...(tdb !== undefined ? { DATABASE_URL: tdb.url } : {}),
+      X_APP_KEY: X_KEYS.appKey, X_APP_SECRET: X_KEYS.appSecret, X_ACCESS_TOKEN: X_KEYS.accessToken, X_ACCESS_SECRET: X_KEYS.accessSecret, X_API_URL: x.url,
+      TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: TOKEN, TWILIO_FROM: '+15005550006', TWILIO_TO: '+15005550001', TWILIO_API_URL: sms.url,
+    });
+    const d = await startDaemon(config, createLogger('silent'));
+    let closed = false;
+    cleanups.push(() => (closed ? undefined : d.close()));
+    await d.executionStarted;
+    const kill = await fetch(`http://127.0.0.1:${d.port}/risk/kill`, { method: 'POST', headers: { 'x-whalestack-operator': '1' } });
+    expect(kill.status).toBe(200);
+    const deadline = Date.now() + 20_000;
+    while (!sms.seen.some((r) => (new URLSearchParams(r.body).get('Body') ?? '').includes('Risk ACTIVE → HALTED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const bodies = sms.seen.map((r) => new URLSearchParams(r.body).get('Body') ?? '');
+    expect(bodies.some((b) => b.includes('Risk ACTIVE → HALTED'))).toBe(true);
+    // X carries signals and closed trades only (X_KINDS default): the risk change is not posted.
+    expect(x.seen.filter((r) => r.body.includes('HALTED'))).toHaveLength(0);
+    await d.close();
+    closed = true;
+  }, 60_000);
+
   it('the built CLI refuses a half-configured channel before touching the network', async () => {
     const r = await runCli(['run'], { X_APP_KEY: 'k', X_ACCESS_TOKEN: 't', SMTP_HOST: 'mail.example.test', DATA_DIR: mkdtempSync(path.join(tmpdir(), 'ws-bc-cli-')) });
     expect(r.code).toBe(2);
