@@ -10,11 +10,11 @@ import {
   type TimeRange,
 } from '../core/history-plan.js';
 import { Backoff } from './backoff.js';
-import { EstimatorBootstrapError, parseKlineBody, parseOpenInterestBody } from './estimator-bootstrap.js';
+import { EstimatorBootstrapError, parseKlineBody, parseOpenInterestBody, type BootstrapFailure } from './estimator-bootstrap.js';
 import { RestPacerClosedError, type RestPacer } from './rest-pacer.js';
 
 /** Stable reasons a history request failed. `IP_BANNED` (HTTP 403) means: no Bybit REST traffic for ≥ 10 min. */
-export type HistoryFailure = 'IP_BANNED' | 'HTTP' | 'NETWORK' | 'RET_CODE' | 'MALFORMED' | 'PAGING' | 'STOPPED';
+export type HistoryFailure = Exclude<BootstrapFailure, 'BAD_OPTIONS' | 'CALLBACK'>;
 
 export class HistoryFetchError extends Error {
   override readonly name = 'HistoryFetchError';

@@ -256,15 +256,8 @@ export interface HistoryKlineRow {
  * `cluster_outcomes`: what became of a followed cluster, keyed like its first `liquidation_clusters` row. Exactly
  * one of `hitAtMs` (price reached the centre) and `expiredAtMs` (its range's horizon passed) is set.
  */
-export interface ClusterOutcomeRow {
-  readonly detectedAtMs: number;
-  readonly symbol: string;
-  readonly range: string;
-  readonly source: string;
-  readonly side: PositionSide;
-  readonly priceLow: number;
-  readonly priceHigh: number;
-  readonly centerPrice: number;
+export interface ClusterOutcomeRow
+  extends Pick<LiquidationClusterRow, 'detectedAtMs' | 'symbol' | 'range' | 'source' | 'side' | 'priceLow' | 'priceHigh' | 'centerPrice'> {
   readonly outcome: 'hit' | 'expired';
   readonly hitAtMs: number | null;
   readonly expiredAtMs: number | null;
